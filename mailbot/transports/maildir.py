@@ -1,0 +1,165 @@
+"""A local Maildir as the mail source: the embedded default, no server at all.
+
+The inbox is the Maildir at ``path`` (``new/`` and ``cur/``). Every mail still in the inbox is "new": once the
+service has recorded a mail it calls :meth:`MaildirSource.settle`, which moves the mail into the Maildir++
+sub-folder ``.processed`` or ``.attention`` (created on demand). There is therefore no cursor: every
+:class:`FetchedMail` carries ``cursor=""``. A mail fetched but not settled before a crash is simply fetched
+again; the service is idempotent by Message-ID, so that never duplicates anything.
+"""
+
+from __future__ import annotations
+
+import logging
+import mailbox
+import os
+import re
+import threading
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+from .base import FetchedMail, Outcome, TransportError, check_outcome
+
+log = logging.getLogger(__name__)
+
+POLL_INTERVAL = 0.5
+# The unique names Python's mailbox writes: "<seconds>.M<microseconds>P<pid>Q<counter>.<host>"
+_STDLIB_NAME = re.compile(r"^(\d+)\.M(\d+)P\d+Q(\d+)\.")
+
+
+def _age(mtime_ns: int, key: str) -> tuple[int, tuple[int, int, int], str]:
+    """Sort key, oldest first: file time, then the delivery time in the name (file times are coarse)."""
+    match = _STDLIB_NAME.match(key)
+    stamp = (int(match.group(1)), int(match.group(2)), int(match.group(3))) if match else (0, 0, 0)
+    return mtime_ns, stamp, key
+
+
+class MaildirSource:
+    """Reads mail from a Maildir at ``path`` (created if missing)."""
+
+    def __init__(
+        self,
+        path: Path | str,
+        *,
+        poll_interval: float = POLL_INTERVAL,
+        sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.path = Path(path)
+        self.key = f"maildir:{self.path}"
+        self._poll_interval = poll_interval
+        self._sleep = sleep
+        self._clock = clock
+        self._lock = threading.Lock()
+        try:
+            self._md = mailbox.Maildir(self.path, factory=None, create=True)
+        except OSError as exc:
+            raise TransportError(f"cannot open the Maildir at {self.path}: {exc.strerror or exc}") from exc
+        # names seen in new/ at the last fetch (None: never fetched, so mail may be waiting)
+        self._known_new: set[str] | None = None
+
+    # ---- writing ----------------------------------------------------------------------------------------
+    def drop(self, raw: bytes) -> str:
+        """Put a mail into the inbox (``new/``), as a delivery agent would. Returns its key."""
+        with self._lock:
+            key = self._md.add(raw)
+        log.debug("maildir dropped key=%s size=%d", key, len(raw))
+        return key
+
+    # ---- MailSource -------------------------------------------------------------------------------------
+    def fetch(self, cursor: str | None = None, limit: int = 200) -> Iterator[FetchedMail]:
+        """Every mail still in the inbox, oldest first (``cursor`` is ignored: see the module docstring)."""
+        with self._lock:
+            self._known_new = self._new_names()
+            entries = self._inbox_entries()
+        entries.sort(key=lambda entry: _age(*entry))
+        count = 0
+        for _mtime, key in entries[:limit]:
+            try:
+                with self._lock:
+                    raw = self._md.get_bytes(key)
+            except KeyError:  # settled or removed by someone else meanwhile
+                continue
+            count += 1
+            yield FetchedMail(raw=raw, ref=key, cursor="")
+        log.debug("maildir fetched count=%d of=%d", count, len(entries))
+
+    def settle(self, ref: str, outcome: str) -> None:
+        """Move the mail into the ``processed`` or ``attention`` sub-folder, marked as seen.
+
+        A mail that is no longer in the inbox (settled already) is left alone.
+        """
+        folder_name: Outcome = check_outcome(outcome)
+        with self._lock:
+            try:
+                msg = self._md.get_message(ref)
+            except KeyError:
+                log.debug("maildir settle: key=%s is no longer in the inbox", ref)
+                return
+            folder = self._folder(folder_name)
+            msg.add_flag("S")
+            if msg.get_subdir() == "new":
+                msg.set_subdir("cur")
+            folder.add(msg)
+            self._md.discard(ref)
+        log.debug("maildir settled key=%s outcome=%s", ref, folder_name)
+
+    def wait(self, timeout: float) -> bool:
+        """Poll ``new/`` every 0.5 s until a mail unseen by the last fetch appears (True) or timeout (False).
+
+        Before the first fetch it returns True at once: mail may be waiting.
+        """
+        deadline = self._clock() + max(timeout, 0.0)
+        new_dir = self.path / "new"
+        last_mtime: int | None = None
+        while True:
+            try:
+                mtime = new_dir.stat().st_mtime_ns
+            except FileNotFoundError:
+                mtime = None
+            if mtime != last_mtime:
+                last_mtime = mtime
+                with self._lock:
+                    known = self._known_new
+                    if known is None or not self._new_names() <= known:
+                        return True
+            remaining = deadline - self._clock()
+            if remaining <= 0:
+                return False
+            self._sleep(min(self._poll_interval, remaining))
+
+    def close(self) -> None:
+        with self._lock:
+            self._md.close()
+
+    # ---- internals --------------------------------------------------------------------------------------
+    def _new_names(self) -> set[str]:
+        try:
+            return {name for name in os.listdir(self.path / "new") if not name.startswith(".")}
+        except FileNotFoundError:
+            return set()
+
+    def _inbox_entries(self) -> list[tuple[int, str]]:
+        """(mtime_ns, key) of each mail in new/ and cur/."""
+        entries: list[tuple[int, str]] = []
+        for sub in ("new", "cur"):
+            directory = self.path / sub
+            try:
+                names = os.listdir(directory)
+            except FileNotFoundError:
+                continue
+            for name in names:
+                if name.startswith("."):
+                    continue
+                try:
+                    mtime = (directory / name).stat().st_mtime_ns
+                except FileNotFoundError:
+                    continue
+                entries.append((mtime, name.split(self._md.colon)[0]))
+        return entries
+
+    def _folder(self, name: str) -> mailbox.Maildir:
+        if name in self._md.list_folders():
+            return self._md.get_folder(name)
+        log.info("maildir creating folder=%s", name)
+        return self._md.add_folder(name)

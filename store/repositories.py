@@ -1,0 +1,329 @@
+"""Repositories: the few queries the service needs, over one session (owned by the unit of work).
+
+They never commit; the unit of work does. Inserts that must happen once (events with an action key, outbox
+mails) run in a SAVEPOINT so a concurrent insert of the same key is absorbed (IntegrityError) without spoiling
+the outer transaction.
+"""
+
+from __future__ import annotations
+
+import builtins
+import logging
+from collections.abc import Callable, Iterable, Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import or_, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from .models import (
+    Cursor,
+    Escalation,
+    Event,
+    Message,
+    OutboxMail,
+    format_reference,
+    parse_reference,
+)
+
+log = logging.getLogger(__name__)
+
+Clock = Callable[[], datetime]
+
+
+def normalise_message_id(value: str) -> str:
+    """A Message-ID as we store it: without angle brackets and surrounding space."""
+    return value.strip().removeprefix("<").removesuffix(">").strip()
+
+
+def _normalise_number(value: object) -> str:
+    return str(value).strip().upper()
+
+
+class EscalationRepository:
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def add(self, escalation: Escalation) -> Escalation:
+        """Insert ``escalation`` and give it its reference (``ESC-0042``, from its id)."""
+        self.session.add(escalation)
+        self.session.flush()
+        escalation.reference = format_reference(escalation.id)
+        self.session.flush()
+        return escalation
+
+    def get(self, reference: str) -> Escalation | None:
+        """By reference, as a person may write it: ``ESC-0042``, ``esc-42``, ``[ESC-0042]``."""
+        number = parse_reference(reference)
+        if number is None:
+            return None
+        return self.session.scalars(
+            select(Escalation).where(Escalation.reference == format_reference(number))
+        ).one_or_none()
+
+    def get_by_id(self, escalation_id: int) -> Escalation | None:
+        return self.session.get(Escalation, escalation_id)
+
+    def list(self, open_only: bool = False) -> builtins.list[Escalation]:
+        """All escalations (or the open ones), oldest first."""
+        query = select(Escalation).order_by(Escalation.opened_at, Escalation.id)
+        if open_only:
+            query = query.where(Escalation.status == "open")
+        return builtins.list(self.session.scalars(query))
+
+    def find_open_by_case_numbers(self, numbers: Iterable[str]) -> builtins.list[Escalation]:
+        """Open escalations that share a case number with ``numbers``, the most recently opened first.
+
+        Case numbers live in a JSON list, which SQLite and PostgreSQL query differently; open escalations are
+        few, so they are filtered here.
+        """
+        wanted = {_normalise_number(n) for n in numbers if str(n).strip()}
+        if not wanted:
+            return []
+        found = [
+            esc for esc in self.list(open_only=True)
+            if wanted & {_normalise_number(n) for n in esc.case_number_values}
+        ]
+        found.sort(key=lambda e: (e.opened_at, e.id), reverse=True)
+        return found
+
+    def find_by_conversation_key(self, key: str) -> Escalation | None:
+        """The escalation of an Outlook conversation: its own key first, then any of its messages' keys.
+
+        An open escalation wins over a closed one; among equals, the most recently opened.
+        """
+        if not key:
+            return None
+        order = (Escalation.status != "open", Escalation.opened_at.desc(), Escalation.id.desc())
+        own = self.session.scalars(
+            select(Escalation).where(Escalation.conversation_key == key).order_by(*order).limit(1)
+        ).first()
+        if own is not None:
+            return own
+        return self.session.scalars(
+            select(Escalation)
+            .join(Message, Message.escalation_id == Escalation.id)
+            .where(Message.conversation_key == key)
+            .order_by(*order)
+            .limit(1)
+        ).first()
+
+
+class MessageRepository:
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def add(self, message: Message) -> Message:
+        """Insert ``message`` (flushed, so a duplicate identity fails here, not at commit)."""
+        self.session.add(message)
+        self.session.flush()
+        return message
+
+    def get(self, pk: int) -> Message | None:
+        return self.session.get(Message, pk)
+
+    def get_by_identity(self, identity: str) -> Message | None:
+        return self.session.scalars(select(Message).where(Message.identity == identity)).one_or_none()
+
+    def find_escalation_for_message_ids(self, ids: Sequence[str]) -> Escalation | None:
+        """The escalation of the first of ``ids`` that is one of our mails (read, sent or in the outbox).
+
+        ``ids`` are In-Reply-To and References values, with or without ``<>``; pass In-Reply-To first.
+        """
+        wanted = [normalise_message_id(i) for i in ids if i and normalise_message_id(i)]
+        if not wanted:
+            return None
+        forms = set(wanted) | {f"<{i}>" for i in wanted}
+        owner: dict[str, int] = {}
+        rows = self.session.execute(
+            select(Message.message_id, Message.escalation_id).where(
+                Message.message_id.in_(forms), Message.escalation_id.is_not(None)
+            )
+        ).all()
+        rows += self.session.execute(
+            select(OutboxMail.message_id, OutboxMail.escalation_id).where(
+                OutboxMail.message_id.in_(forms), OutboxMail.escalation_id.is_not(None)
+            )
+        ).all()
+        for message_id, escalation_id in rows:
+            owner.setdefault(normalise_message_id(message_id), escalation_id)
+        for i in wanted:
+            if i in owner:
+                return self.session.get(Escalation, owner[i])
+        return None
+
+    def for_escalation(self, escalation: Escalation) -> builtins.list[Message]:
+        return builtins.list(self.session.scalars(
+            select(Message).where(Message.escalation_id == escalation.id)
+            .order_by(Message.received_at, Message.id)
+        ))
+
+    def attention(self) -> builtins.list[Message]:
+        """Mails a person must look at (unreadable, unmatched, failed), oldest first."""
+        return builtins.list(self.session.scalars(
+            select(Message).where(Message.state == "attention").order_by(Message.received_at, Message.id)
+        ))
+
+
+class EventRepository:
+    def __init__(self, session: Session, clock: Clock) -> None:
+        self.session = session
+        self.clock = clock
+
+    def append(
+        self,
+        kind: str,
+        escalation: Escalation | None = None,
+        message: Message | None = None,
+        actor: str = "bot",
+        data: dict[str, Any] | None = None,
+        key: str | None = None,
+        *,
+        at: datetime | None = None,
+    ) -> Event | None:
+        """Add an event. With ``key``, only once: returns None (and writes nothing) if the key is recorded."""
+        if key is not None and self.has_key(key):
+            return None
+        event = Event(kind=kind, escalation=escalation, message=message, actor=actor, data=data, key=key,
+                      at=at or self.clock())
+        if key is None:
+            self.session.add(event)
+            return event
+        try:
+            with self.session.begin_nested():
+                self.session.add(event)
+        except IntegrityError:  # another transaction recorded the same key first
+            log.info("event key already recorded key=%s", key)
+            return None
+        return event
+
+    def has_key(self, key: str) -> bool:
+        return self.session.scalar(select(Event.id).where(Event.key == key)) is not None
+
+    def get_by_key(self, key: str) -> Event | None:
+        return self.session.scalars(select(Event).where(Event.key == key)).one_or_none()
+
+    def for_escalation(self, escalation: Escalation) -> builtins.list[Event]:
+        """The escalation's audit trail in order."""
+        return builtins.list(self.session.scalars(
+            select(Event).where(Event.escalation_id == escalation.id).order_by(Event.at, Event.id)
+        ))
+
+
+class CursorRepository:
+    def __init__(self, session: Session, clock: Clock) -> None:
+        self.session = session
+        self.clock = clock
+
+    def get(self, source_key: str) -> str | None:
+        row = self.session.get(Cursor, source_key)
+        return row.value if row is not None else None
+
+    def set(self, source_key: str, value: str | None) -> None:
+        row = self.session.get(Cursor, source_key)
+        if row is None:
+            self.session.add(Cursor(source_key=source_key, value=value, updated_at=self.clock()))
+        else:
+            row.value = value
+            row.updated_at = self.clock()
+
+
+class OutboxRepository:
+    def __init__(self, session: Session, clock: Clock) -> None:
+        self.session = session
+        self.clock = clock
+
+    def add(
+        self,
+        *,
+        key: str,
+        message_id: str,
+        kind: str,
+        from_email: str,
+        to_emails: Iterable[str],
+        subject: str,
+        body_text: str,
+        cc_emails: Iterable[str] = (),
+        body_html: str | None = None,
+        headers: dict[str, str] | None = None,
+        escalation: Escalation | None = None,
+        next_attempt_at: datetime | None = None,
+        created_at: datetime | None = None,
+    ) -> OutboxMail:
+        """Queue a mail. Idempotent by ``key``: if that key is queued already, the existing row is returned.
+        """
+        existing = self.get(key)
+        if existing is not None:
+            return existing
+        mail = OutboxMail(
+            key=key, message_id=normalise_message_id(message_id), kind=kind, from_email=from_email,
+            to_emails=builtins.list(to_emails), cc_emails=builtins.list(cc_emails), subject=subject,
+            body_text=body_text, body_html=body_html, headers=dict(headers or {}), escalation=escalation,
+            status="pending", attempts=0, next_attempt_at=next_attempt_at,
+            created_at=created_at or self.clock(),
+        )
+        try:
+            with self.session.begin_nested():
+                self.session.add(mail)
+        except IntegrityError:  # queued concurrently by another transaction
+            found = self.get(key)
+            if found is None:
+                raise
+            return found
+        return mail
+
+    def get(self, key: str) -> OutboxMail | None:
+        return self.session.scalars(select(OutboxMail).where(OutboxMail.key == key)).one_or_none()
+
+    def pending(self, now: datetime, limit: int | None = None) -> builtins.list[OutboxMail]:
+        """Mails due to be sent at ``now``, oldest first."""
+        query = (
+            select(OutboxMail)
+            .where(OutboxMail.status == "pending")
+            .where(or_(OutboxMail.next_attempt_at.is_(None), OutboxMail.next_attempt_at <= now))
+            .order_by(OutboxMail.created_at, OutboxMail.id)
+        )
+        if limit is not None:
+            query = query.limit(limit)
+        return builtins.list(self.session.scalars(query))
+
+    def for_escalation(self, escalation: Escalation) -> builtins.list[OutboxMail]:
+        return builtins.list(self.session.scalars(
+            select(OutboxMail).where(OutboxMail.escalation_id == escalation.id)
+            .order_by(OutboxMail.created_at, OutboxMail.id)
+        ))
+
+    def mark_sent(self, mail: OutboxMail, at: datetime | None = None) -> None:
+        mail.status = "sent"
+        mail.sent_at = at or self.clock()
+        mail.attempts += 1
+        mail.last_error = None
+        mail.next_attempt_at = None
+
+    def mark_failed(self, mail: OutboxMail, error: str, *, retry_at: datetime | None = None) -> None:
+        """Record a failed attempt; with ``retry_at`` the mail stays pending until then, else it is given up.
+        """
+        mail.attempts += 1
+        mail.last_error = error
+        if retry_at is None:
+            mail.status = "failed"
+            mail.next_attempt_at = None
+        else:
+            mail.next_attempt_at = retry_at
+
+    def mark_refused(self, mail: OutboxMail, reason: str) -> None:
+        """Never to be sent (e.g. a recipient outside the configured domains)."""
+        mail.status = "refused"
+        mail.last_error = reason
+        mail.next_attempt_at = None
+
+
+__all__ = [
+    "CursorRepository",
+    "EscalationRepository",
+    "EventRepository",
+    "MessageRepository",
+    "OutboxRepository",
+    "normalise_message_id",
+]

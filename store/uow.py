@@ -1,0 +1,103 @@
+"""The store and its unit of work (cosmicpython style): one transaction, the repositories that work in it.
+
+    store = Store("sqlite:///var/mailbot.sqlite3")
+    store.upgrade()
+    with store.unit_of_work() as uow:
+        esc = uow.escalations.get("ESC-0042")
+        uow.events.append("note", escalation=esc, actor="iro@council.gov.uk", data={"text": "..."})
+    # committed here; an exception inside the block rolls everything back
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+from types import TracebackType
+
+from sqlalchemy import Engine
+from sqlalchemy.engine import URL
+from sqlalchemy.orm import Session, sessionmaker
+
+from . import migrate
+from .database import make_engine
+from .repositories import (
+    CursorRepository,
+    EscalationRepository,
+    EventRepository,
+    MessageRepository,
+    OutboxRepository,
+)
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+class UnitOfWork:
+    """One session and transaction. Use it as a context manager: commit on success, roll back on exception."""
+
+    session: Session
+    escalations: EscalationRepository
+    messages: MessageRepository
+    events: EventRepository
+    outbox: OutboxRepository
+    cursors: CursorRepository
+
+    def __init__(self, session_factory: sessionmaker[Session],
+                 clock: Callable[[], datetime] = utc_now) -> None:
+        self._session_factory = session_factory
+        self.clock = clock
+
+    def __enter__(self) -> UnitOfWork:
+        self.session = self._session_factory()
+        self.escalations = EscalationRepository(self.session)
+        self.messages = MessageRepository(self.session)
+        self.events = EventRepository(self.session, self.clock)
+        self.outbox = OutboxRepository(self.session, self.clock)
+        self.cursors = CursorRepository(self.session, self.clock)
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        try:
+            if exc_type is None:
+                self.commit()
+            else:
+                self.rollback()
+        finally:
+            self.session.close()
+
+    def commit(self) -> None:
+        self.session.commit()
+
+    def rollback(self) -> None:
+        self.session.rollback()
+
+    def flush(self) -> None:
+        self.session.flush()
+
+
+class Store:
+    """The database: an engine, a session factory and the schema's migrations."""
+
+    def __init__(self, url: str | URL | Engine, *, clock: Callable[[], datetime] = utc_now) -> None:
+        self.engine = url if isinstance(url, Engine) else make_engine(url)
+        self.clock = clock
+        self.session_factory = sessionmaker(bind=self.engine, expire_on_commit=False)
+
+    def upgrade(self) -> None:
+        """Bring the schema to the newest revision (Alembic); a no-op when it is there already."""
+        migrate.upgrade(self.engine)
+
+    def current_revision(self) -> str | None:
+        return migrate.current(self.engine)
+
+    def unit_of_work(self) -> UnitOfWork:
+        return UnitOfWork(self.session_factory, self.clock)
+
+    def dispose(self) -> None:
+        """Close the engine's connections (end of the process, or of a test)."""
+        self.engine.dispose()
+
+
+__all__ = ["Store", "UnitOfWork", "utc_now"]

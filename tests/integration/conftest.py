@@ -1,0 +1,46 @@
+"""Fixtures that start real mail servers (see tests/servers.py and DESIGN.md §6).
+
+``dovecot`` and ``smtp`` live for the whole session; ``mailbox_user`` gives each test a fresh user, so tests
+never see each other's mail. Without dovecot the tests are skipped, except under CI=true where they fail.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+
+import pytest
+
+from tests.servers import DEFAULT_PASSWORD, DovecotServer, SmtpServer, start_dovecot
+
+PEOPLE = (
+    "iro-escalations@example.test",  # the shared mailbox the bot watches
+    "iro@example.test",
+    "tm@example.test",  # team manager
+    "sm@example.test",  # service manager
+    "hos@example.test",  # head of service
+    "director@example.test",
+    "qa@example.test",  # QA manager
+)
+
+
+@pytest.fixture(scope="session")
+def dovecot() -> Iterator[DovecotServer]:
+    server = start_dovecot({person: DEFAULT_PASSWORD for person in PEOPLE})
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="session")
+def smtp(dovecot: DovecotServer) -> Iterator[SmtpServer]:
+    """An SMTP sink (no AUTH) that keeps every message and delivers it into dovecot."""
+    with SmtpServer(dovecot) as server:
+        yield server
+
+
+@pytest.fixture
+def mailbox_user(dovecot: DovecotServer) -> str:
+    """A new user with an empty mailbox, password ``secret``."""
+    return dovecot.add_user(f"box-{uuid.uuid4().hex[:12]}@example.test", DEFAULT_PASSWORD)

@@ -1,0 +1,67 @@
+"""Alembic: the first revision builds exactly the models' schema, and upgrading is idempotent."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from sqlalchemy import inspect
+
+from store import migrate
+from store.database import make_engine
+from store.models import Base
+
+
+def test_head_is_the_first_revision() -> None:
+    assert migrate.head() == "0001"
+
+
+def test_fresh_file_upgrades_to_a_schema_that_matches_the_models(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'fresh.sqlite3'}"
+    assert migrate.current(url) is None
+    migrate.upgrade(url)
+    assert migrate.current(url) == migrate.head()
+    engine = make_engine(url)
+    try:
+        with engine.connect() as connection:
+            context = MigrationContext.configure(connection, opts={"compare_type": True})
+            assert compare_metadata(context, Base.metadata) == []
+            tables = set(inspect(connection).get_table_names())
+        assert {"escalations", "stages", "messages", "events", "outbox", "cursors"} <= tables
+    finally:
+        engine.dispose()
+
+
+def test_upgrade_twice_is_a_no_op(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'twice.sqlite3'}"
+    migrate.upgrade(url)
+    engine = make_engine(url)
+    try:
+        with engine.begin() as connection:
+            connection.exec_driver_sql(
+                "INSERT INTO cursors (source_key, value, updated_at)"
+                " VALUES ('imap', '7:42', '2026-11-24 09:00:00')"
+            )
+        migrate.upgrade(engine)
+        assert migrate.current(engine) == migrate.head()
+        with engine.connect() as connection:
+            rows = connection.exec_driver_sql("SELECT source_key, value FROM cursors").all()
+            versions = connection.exec_driver_sql("SELECT version_num FROM alembic_version").all()
+        assert rows == [("imap", "7:42")]
+        assert versions == [(migrate.head(),)]
+    finally:
+        engine.dispose()
+
+
+def test_store_upgrade_uses_its_engine(tmp_path: Path) -> None:
+    from store.uow import Store
+
+    store = Store(f"sqlite:///{tmp_path / 'store.sqlite3'}")
+    try:
+        assert store.current_revision() is None
+        store.upgrade()
+        store.upgrade()
+        assert store.current_revision() == migrate.head()
+    finally:
+        store.dispose()
