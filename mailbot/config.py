@@ -10,7 +10,6 @@ folder and a SQLite file under ``./var`` — enough to run the bot with no serve
 
 from __future__ import annotations
 
-import csv
 import difflib
 import os
 import re
@@ -22,13 +21,14 @@ from pathlib import Path
 from typing import Any
 
 from rules.calendar import REGIONS, WorkingCalendar
+from rules.directory import EMAIL_RE, Directory, Person
 from rules.errors import PolicyError
 from rules.policy import Policy, policy_from_mapping
 from rules.presets import DEFAULT_PRESET, PRESETS, get_preset
 
+from .directory_csv import load_people_csv
 from .errors import ConfigError
 
-EMAIL_RE = re.compile(r"^[^@\s<>\"']+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}$")
 DOMAIN_RE = re.compile(r"^(?=.{1,253}$)([A-Za-z0-9-]{1,63}\.)+[A-Za-z]{2,63}$")
 TRANSPORTS = ("maildir", "imap")
 SECURITY = ("tls", "starttls", "none")
@@ -39,17 +39,6 @@ _MISSING = object()
 
 
 @dataclass(frozen=True)
-class Person:
-    """Someone in the directory: a manager, an IRO, a QA manager."""
-
-    email: str
-    name: str
-    role: str
-    reports_to: str | None = None
-    team: str = ""
-
-
-@dataclass(frozen=True)
 class DirectorySettings:
     people: tuple[Person, ...] = ()
     qa_managers: tuple[str, ...] = ()
@@ -57,8 +46,11 @@ class DirectorySettings:
     csv_path: Path | None = None
 
     def person(self, email: str) -> Person | None:
-        email = email.lower()
-        return next((p for p in self.people if p.email == email), None)
+        return self.directory().person(email)
+
+    def directory(self) -> Directory:
+        """The people as a :class:`rules.directory.Directory` (who is next, who is copied)."""
+        return Directory(self.people, self.qa_managers, self.iro_team_managers)
 
 
 @dataclass(frozen=True)
@@ -372,25 +364,6 @@ def _person(item: Any, where: str, source: str) -> Person:
     return person
 
 
-def _read_people_csv(path: Path, source: str) -> list[Person]:
-    where = f"directory.csv ({path})"
-    try:
-        with path.open(newline="", encoding="utf-8-sig") as fh:
-            rows = list(csv.DictReader(fh))
-    except OSError as exc:
-        raise ConfigError(f"{source}: {where}: cannot be read ({exc.strerror}) — check the path") from None
-    people = []
-    for n, row in enumerate(rows, start=2):
-        clean = {k.strip().lower(): (v or "").strip() for k, v in row.items() if k}
-        missing = [c for c in ("email", "name", "role") if not clean.get(c)]
-        if missing:
-            raise ConfigError(f"{source}: {where} line {n}: missing {', '.join(missing)} — the CSV needs the "
-                              "columns email,name,role and optionally reports_to,team")
-        item = {k: v for k, v in clean.items() if k in ("email", "name", "role", "reports_to", "team") and v}
-        people.append(_person(item, f"{where} line {n}", source))
-    return people
-
-
 def _directory(root: _Table, base: Path) -> DirectorySettings:
     t = root.table("directory")
     if t is None:
@@ -406,12 +379,15 @@ def _directory(root: _Table, base: Path) -> DirectorySettings:
     csv_path = None
     if csv_name:
         csv_path = base / csv_name
-        people.extend(_read_people_csv(csv_path, root.source))
+        people.extend(load_people_csv(csv_path, label=f"{root.source}: directory.csv ({csv_path})"))
     seen: set[str] = set()
     for p in people:
         if p.email in seen:
             raise t.error("people", f"{p.email} is listed twice", "keep one entry per person")
         seen.add(p.email)
+    problems = Directory(tuple(people), qa, iro_tms).problems()
+    if problems:
+        raise ConfigError(f"{root.source}: {problems[0]}")
     t.finish()
     return DirectorySettings(people=tuple(people), qa_managers=qa, iro_team_managers=iro_tms, csv_path=csv_path)
 

@@ -58,6 +58,7 @@ class ParsedMail:
     new_text: str                     # the new text of a reply: quoted history and signature removed
     attachments: tuple[Attachment, ...] = ()
     delivery_status: str | None = None  # text of a message/delivery-status part (bounces)
+    enclosed_message_ids: tuple[str, ...] = ()  # Message-IDs of attached or returned mails (bounces, forwards)
     defects: tuple[str, ...] = ()
     fingerprint: str = ""             # stable hash of key headers; identity when Message-ID is missing
     size: int = 0

@@ -52,6 +52,7 @@ class MaildirSource:
         self._clock = clock
         self._lock = threading.Lock()
         try:
+            self.path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
             self._md = mailbox.Maildir(self.path, factory=None, create=True)
         except OSError as exc:
             raise TransportError(f"cannot open the Maildir at {self.path}: {exc.strerror or exc}") from exc

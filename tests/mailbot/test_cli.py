@@ -146,3 +146,63 @@ def test_hostile_subjects_never_crash() -> None:
         assert code == 0, err
         assert set(json.loads(out)) >= {"is_escalation", "level", "children", "case_numbers", "response_date",
                                        "warnings"}
+
+
+# --- mail in, on the embedded default (a local mail folder and SQLite, in a temporary directory) ------------
+
+FIXTURES = ROOT / "tests" / "fixtures" / "mail"
+
+
+@pytest.fixture
+def local(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.chdir(tmp_path)  # the embedded default keeps ./var/mailbox and ./var/iro-mailbot.db
+    return tmp_path
+
+
+def test_explain_json_gives_file_and_kind_for_each_mail(local: Path) -> None:
+    files = sorted(str(p) for p in FIXTURES.glob("*.eml"))
+    code, out, err = run("explain", "--json", "--received", "2026-12-07", *files)
+    assert code == 0, err
+    rows = [json.loads(line) for line in out.splitlines()]
+    assert [r["file"] for r in rows] == files
+    kinds = {Path(r["file"]).name: r["kind"] for r in rows}
+    assert kinds["bounce_dsn.eml"] == "bounce"
+    assert kinds["outlook_desktop_reply.eml"] == kinds["owa_reply.eml"] == "human"
+    assert all(r["kind"] in ("human", "auto_reply", "bounce") for r in rows)
+
+
+def test_strip_reply_reads_plain_text_and_eml(local: Path) -> None:
+    plain = local / "reply.txt"
+    plain.write_text("Agreed, extend to 18/12/2026.\n\nOn Tue, 24 Nov 2026 at 09:12, Jane <j@x.gov.uk> wrote:\n"
+                     "> Please respond.\n", encoding="utf-8")
+    code, out, _ = run("strip-reply", str(plain))
+    assert (code, out.strip()) == (0, "Agreed, extend to 18/12/2026.")
+    code, out, _ = run("strip-reply", str(FIXTURES / "owa_reply.eml"))
+    assert code == 0
+    assert out.startswith("Escalate - no response has been received") and "From:" not in out
+
+
+def test_drop_poll_list_show_on_the_embedded_default(local: Path) -> None:
+    from datetime import UTC, datetime
+
+    from tests.mailfactory import Thread, outlook_escalation, outlook_reply
+
+    subject = "Action - Level 1 escalation - Jane Doe - MOSAIC 123456 - response by 01/12/2026"
+    thread = Thread(subject)
+    when = datetime(2026, 11, 24, 9, 0, tzinfo=UTC)
+    (local / "a.eml").write_bytes(outlook_escalation(thread, subject=subject, when=when))
+    (local / "b.eml").write_bytes(outlook_reply(thread, sender="tom.manager@example.test",
+                                                to=["jane.iro@example.test"], cc=[], text="On it.", when=when))
+    code, out, err = run("drop", "a.eml", "b.eml")
+    assert code == 0, err
+    code, out, err = run("poll", "--once")
+    assert code == 0, err
+    assert "2 mail(s) read" in out
+    # the embedded default's domain is not example.test, but reading mail is never refused for that
+    [row] = json.loads(run("list", "--json")[1])
+    assert (row["reference"], row["level"], row["case_numbers"]) == ("ESC-0001", 1, ["123456"])
+    code, out, _ = run("show", "ESC-0001")
+    assert code == 0 and "On it." in out and "response" in out
+    code, _, err = run("show", "ESC-9999")
+    assert code == 2 and "no escalation 'ESC-9999'" in err
+    assert (local / "var" / "iro-mailbot.db").stat().st_mode & 0o777 == 0o600

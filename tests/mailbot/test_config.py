@@ -134,7 +134,7 @@ def test_directory_csv(tmp_path: Path) -> None:
 
 def test_directory_csv_errors_name_the_line(tmp_path: Path) -> None:
     (tmp_path / "people.csv").write_text("email,name,role\ntm@hullcc.gov.uk,,Team Manager\n", encoding="utf-8")
-    with pytest.raises(ConfigError, match=r"line 2: missing name"):
+    with pytest.raises(ConfigError, match=r"row 2, column name: is empty — write"):
         parse_config(_with(directory={"csv": "people.csv"}), base=tmp_path)
     with pytest.raises(ConfigError, match=r"cannot be read"):
         parse_config(_with(directory={"csv": "absent.csv"}), base=tmp_path)

@@ -1,0 +1,280 @@
+"""Ingest: record, match, apply — on a real SQLite store, with realistic mails."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from mailbot.config import Config, parse_config
+from mailbot.ingest import Ingestor
+from mailbot.transports.maildir import MaildirSource
+from store.uow import Store
+from tests.mailfactory import (
+    BOT,
+    IRO,
+    QA,
+    SM,
+    TM,
+    Thread,
+    exchange_out_of_office,
+    outlook_escalation,
+    outlook_reply,
+    plain_reply,
+    postfix_bounce,
+)
+
+SUBJECT = "Action - Level 1 escalation - Jane Doe - MOSAIC 123456 - response by 01/12/2026"
+START = datetime(2026, 11, 24, 9, 15, tzinfo=UTC)  # Tuesday
+
+
+class Clock:
+    def __init__(self, now: datetime) -> None:
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, **kw: float) -> None:
+        self.now += timedelta(**kw)
+
+
+@pytest.fixture()
+def config(tmp_path: Path) -> Config:
+    return parse_config(
+        {
+            "council": {"name": "Example Council", "domains": ["example.test"]},
+            "mailbox": {"address": BOT, "maildir": "mail"},
+            "store": {"url": "sqlite:///bot.db"},
+            "directory": {"qa_managers": [QA]},
+        },
+        source="test",
+        base=tmp_path,
+    )
+
+
+@pytest.fixture()
+def store(config: Config) -> Store:
+    s = Store(config.store.url)
+    s.upgrade()
+    return s
+
+
+@pytest.fixture()
+def clock() -> Clock:
+    return Clock(START)
+
+
+@pytest.fixture()
+def bot(store: Store, config: Config, clock: Clock) -> Ingestor:
+    return Ingestor(store, config, clock)
+
+
+def _timeline(store: Store, ref: str) -> list[tuple[str, str | None]]:
+    with store.unit_of_work() as uow:
+        esc = uow.escalations.get(ref)
+        return [(e.kind, e.message.kind if e.message else None) for e in uow.events.for_escalation(esc)]
+
+
+def _open(bot: Ingestor, thread: Thread, subject: str = SUBJECT) -> str:
+    result = bot.ingest(outlook_escalation(thread, subject=subject, when=START))
+    assert result.outcome == "opened", result
+    assert result.reference
+    return result.reference
+
+
+def test_escalation_opens_a_record_with_facts_from_the_subject(bot: Ingestor, store: Store) -> None:
+    ref = _open(bot, Thread(SUBJECT))
+    with store.unit_of_work() as uow:
+        esc = uow.escalations.get(ref)
+        assert esc.status == "open"
+        assert esc.iro_email == IRO
+        assert esc.children == ["Jane Doe"]
+        assert [c["number"] for c in esc.case_numbers] == ["123456"]
+        assert esc.current_level == 1
+        stage = esc.current_stage
+        assert (stage.addressee_email, stage.role) == (TM, "Team Manager")
+        assert stage.due_on == date(2026, 12, 1) and stage.due_source == "subject"
+        assert set(stage.copied) == {QA, SM}
+
+
+def test_due_date_from_policy_when_subject_has_none(bot: Ingestor, store: Store) -> None:
+    ref = _open(bot, Thread("s"), "Action - Level 1 escalation - Jane Doe - MOSAIC 123456")
+    with store.unit_of_work() as uow:
+        stage = uow.escalations.get(ref).current_stage
+        # Dorset: 5 working days from Tuesday 24 November 2026
+        assert (stage.due_on, stage.due_source) == (date(2026, 12, 1), "policy")
+        opened = uow.events.for_escalation(uow.escalations.get(ref))[0]
+        assert "due date" in opened.data["inferred"]
+
+
+def test_replies_oof_and_bounce_thread_into_one_record(bot: Ingestor, store: Store, clock: Clock) -> None:
+    thread = Thread(SUBJECT)
+    ref = _open(bot, thread)
+    clock.advance(hours=1)
+    r1 = bot.ingest(outlook_reply(thread, sender=TM, to=[IRO], cc=[QA, BOT],
+                                  text="Hi Jane,\n\nI will get the plan signed off by Friday.\n\nTom", when=clock.now))
+    clock.advance(hours=1)
+    r2 = bot.ingest(plain_reply(thread, sender=SM, to=[IRO], cc=[BOT], text="Agreed, I will check on Friday.",
+                                when=clock.now, references=False))
+    r3 = bot.ingest(exchange_out_of_office(thread, sender=QA, when=clock.now))
+    r4 = bot.ingest(postfix_bounce(thread, failed="old.manager@example.test", when=clock.now))
+    assert [(r.outcome, r.kind, r.how) for r in (r1, r2, r3, r4)] == [
+        ("threaded", "human", "references"),
+        ("threaded", "human", "conversation"),
+        ("threaded", "auto_reply", "references"),
+        ("threaded", "bounce", "references"),  # the bounced mail's Message-ID, from the report
+    ]
+    assert {r.reference for r in (r1, r2, r3, r4)} == {ref}
+    assert _timeline(store, ref) == [("opened", "human"), ("response", "human"), ("response", "human"),
+                                     ("auto_reply", "auto_reply"), ("bounce", "bounce")]
+    with store.unit_of_work() as uow:
+        stage = uow.escalations.get(ref).current_stage
+        assert stage.responded_at == START + timedelta(hours=1)
+        assert stage.due_on == date(2026, 12, 1)
+
+
+def test_reingesting_changes_nothing(bot: Ingestor, store: Store) -> None:
+    thread = Thread(SUBJECT)
+    raw = outlook_escalation(thread, subject=SUBJECT, when=START)
+    assert bot.ingest(raw).outcome == "opened"
+    assert bot.ingest(raw).outcome == "duplicate"
+    with store.unit_of_work() as uow:
+        assert len(uow.escalations.list()) == 1
+
+
+def test_out_of_office_does_not_count_as_a_response(bot: Ingestor, store: Store) -> None:
+    thread = Thread(SUBJECT)
+    ref = _open(bot, thread)
+    result = bot.ingest(exchange_out_of_office(thread, sender=TM, when=START))
+    assert result.kind == "auto_reply"
+    with store.unit_of_work() as uow:
+        esc = uow.escalations.get(ref)
+        assert esc.current_stage.responded_at is None
+        event = uow.events.for_escalation(esc)[-1]
+        assert event.data["back_on"] == "2026-12-07"
+
+
+def test_new_level_two_mail_for_the_same_case_moves_the_record(bot: Ingestor, store: Store, clock: Clock) -> None:
+    ref = _open(bot, Thread(SUBJECT))
+    clock.advance(days=7)
+    level2 = "Action - Level 2 escalation - Jane Doe - MOSAIC 123456 - response by 08/12/2026"
+    result = bot.ingest(outlook_escalation(Thread(level2, seed="l2"), subject=level2, when=clock.now, to=SM))
+    assert (result.outcome, result.reference) == ("escalated", ref)
+    with store.unit_of_work() as uow:
+        esc = uow.escalations.get(ref)
+        assert esc.current_level == 2
+        assert [(s.level, s.outcome) for s in esc.stages] == [(1, "escalated"), (2, None)]
+        assert esc.current_stage.addressee_email == SM
+        assert esc.current_stage.due_on == date(2026, 12, 8)
+        assert len(uow.escalations.list()) == 1
+
+
+def test_iro_resolves(bot: Ingestor, store: Store) -> None:
+    thread = Thread(SUBJECT)
+    ref = _open(bot, thread)
+    bot.ingest(outlook_reply(thread, sender=IRO, to=[TM], cc=[BOT], text="Resolved – plan signed off",
+                             when=START, quoted_from=TM))
+    with store.unit_of_work() as uow:
+        esc = uow.escalations.get(ref)
+        assert (esc.status, esc.outcome, esc.outcome_text) == ("closed", "resolved", "plan signed off")
+
+
+def test_iro_bypasses_to_level_three(bot: Ingestor, store: Store) -> None:
+    thread = Thread(SUBJECT)
+    ref = _open(bot, thread)
+    bot.ingest(plain_reply(thread, sender=IRO, to=[TM], cc=[BOT], text="Escalate to level 3", when=START))
+    with store.unit_of_work() as uow:
+        esc = uow.escalations.get(ref)
+        assert esc.current_level == 3
+        assert esc.current_stage.role == "Head of Locality"
+        assert uow.events.for_escalation(esc)[-1].data["bypass"] is True
+
+
+def test_extension_requested_by_manager_and_agreed_by_iro(bot: Ingestor, store: Store) -> None:
+    thread = Thread(SUBJECT)
+    ref = _open(bot, thread)
+    bot.ingest(plain_reply(thread, sender=TM, to=[IRO], cc=[BOT],
+                           text="Could I have an extension until 11/12/2026 please? The panel sits on the 10th.",
+                           when=START))
+    bot.ingest(plain_reply(thread, sender=IRO, to=[TM], cc=[BOT], text="I agree to the extension", when=START))
+    with store.unit_of_work() as uow:
+        stage = uow.escalations.get(ref).current_stage
+        assert (stage.due_on, stage.due_source) == (date(2026, 12, 11), "extension")
+
+
+def test_commands_from_a_manager_are_not_obeyed(bot: Ingestor, store: Store) -> None:
+    thread = Thread(SUBJECT)
+    ref = _open(bot, thread)
+    bot.ingest(plain_reply(thread, sender=TM, to=[IRO], cc=[BOT], text="Resolved", when=START))
+    with store.unit_of_work() as uow:
+        esc = uow.escalations.get(ref)
+        assert esc.status == "open"
+        assert uow.events.for_escalation(esc)[-1].kind == "response"
+
+
+def test_qa_manager_may_command(bot: Ingestor, store: Store) -> None:
+    thread = Thread(SUBJECT)
+    ref = _open(bot, thread)
+    bot.ingest(plain_reply(thread, sender=QA, to=[TM], cc=[BOT], text="Withdraw", when=START))
+    with store.unit_of_work() as uow:
+        assert uow.escalations.get(ref).outcome == "withdrawn"
+
+
+def test_outside_domain_command_is_refused(bot: Ingestor, store: Store) -> None:
+    thread = Thread(SUBJECT)
+    ref = _open(bot, thread)
+    bot.ingest(plain_reply(thread, sender="someone@gmail.com", to=[IRO], cc=[BOT], text="Resolved", when=START))
+    with store.unit_of_work() as uow:
+        esc = uow.escalations.get(ref)
+        assert esc.status == "open"
+        assert uow.events.for_escalation(esc)[-1].kind == "command_refused"
+
+
+def test_unmatched_mail_is_kept_for_attention(bot: Ingestor, store: Store) -> None:
+    raw = plain_reply(Thread("Lunch on Friday?"), sender=TM, to=[IRO], cc=[BOT], text="Shall we?", when=START)
+    result = bot.ingest(raw)
+    assert result.outcome == "unmatched" and result.needs_attention
+    with store.unit_of_work() as uow:
+        (msg,) = uow.messages.attention()
+        assert msg.raw == raw
+
+
+def test_unreadable_mail_is_kept_and_flagged(bot: Ingestor, store: Store) -> None:
+    raw = b"\x00\xff\xfe garbage that is not a mail \x00"
+    result = bot.ingest(raw)
+    assert result.outcome == "attention"
+    assert bot.ingest(raw).outcome == "duplicate"
+    with store.unit_of_work() as uow:
+        (msg,) = uow.messages.attention()
+        assert msg.raw == raw
+        assert msg.state == "attention"
+
+
+def test_a_failure_while_applying_keeps_the_mail_and_goes_on(
+    bot: Ingestor, store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def broken(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(bot, "_open", broken)
+    raw = outlook_escalation(Thread(SUBJECT), subject=SUBJECT, when=START)
+    result = bot.ingest(raw, source_key="maildir:x", cursor="c1")
+    assert (result.outcome, result.reason) == ("attention", "RuntimeError")
+    with store.unit_of_work() as uow:
+        (msg,) = uow.messages.attention()
+        assert msg.raw == raw and "RuntimeError" in msg.attention_reason
+        assert uow.cursors.get("maildir:x") == "c1"
+        assert uow.escalations.list() == []
+
+
+def test_poll_reads_a_maildir_and_settles(bot: Ingestor, store: Store, tmp_path: Path) -> None:
+    source = MaildirSource(tmp_path / "inbox")
+    thread = Thread(SUBJECT)
+    source.drop(outlook_escalation(thread, subject=SUBJECT, when=START))
+    source.drop(b"not a mail")
+    results = bot.poll(source)
+    assert sorted(r.outcome for r in results) == ["attention", "opened"]
+    assert list(source.fetch(None)) == []
+    assert bot.poll(source) == []
