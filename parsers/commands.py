@@ -25,7 +25,8 @@ be read exactly: impossible dates ("Extend to 31/11/2026"), a weekday that contr
 ("Fri 19 Dec 2026"), "next Friday" (ambiguous), or "extend to the end of the month". Dates are read by
 :mod:`parsers.dates` (UK day-first only; a date without a year is its next occurrence on or after the
 received date); a weekday alone ("extend to Friday") is the next such weekday after the received date.
-"Days" are working days in this domain; a week is five working days, a fortnight ten.
+"Days" are working days in this domain; a week is five working days, a fortnight ten. A level is 1-9
+(digits or words, "Level"/"Stage"/"L"); whether the council's ladder has it is for the service to decide.
 
 :func:`read_response` reads a manager's reply (managers are never obeyed) for a request for more time
 anywhere in its first 3000 characters: "extension", "extend", "more/additional/further/extra time",

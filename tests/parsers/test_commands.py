@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import time
 from datetime import date, timedelta
 
@@ -280,6 +281,12 @@ def test_unknown_received_date_gives_no_yearless_date() -> None:
     assert read_command("Resolved", None) == cmd("resolved")  # type: ignore[arg-type]
 
 
+def test_dates_at_the_edge_of_the_calendar_do_not_break() -> None:
+    assert read_command("EXTEND FRI", date.max) is None
+    assert read_command("Resolved", date.max) == cmd("resolved")
+    assert read_response("Could I have until Friday?", date.max).requested_until is None
+
+
 def test_text_is_capped_and_courtesy_lines_dropped() -> None:
     long = "Resolved – " + "x" * 5000
     command = read_command(long, RECEIVED)
@@ -434,16 +441,36 @@ WORDS = [
     ",", "\n", "\n\n", "18/12/2026", "31/11/2026", "Friday", "next", "5", "working", "days", "week", "if",
     "please", "Hi all,", "Thanks,", "extension", "more time", "don't", "*", "/", "#", "99/99/9999", "0",
     "another", "further", "a", "agreed", "Agree", "I", "am", "satisfied", "this", "is", "now", "Head of Service",
+    "EXTEND FRI", "Fri", "Could I have until", "I will respond by", "another week",
 ]  # fmt: skip
 word_soup = st.lists(st.sampled_from(WORDS), max_size=30).map(" ".join)
 any_text = st.one_of(st.text(max_size=400), word_soup)
 any_day = st.dates(min_value=date(2000, 1, 1), max_value=date(2099, 12, 31))
 
 
+class _Warnings(logging.Handler):
+    """Collects warnings from parsers.commands: the readers log one when they swallow an unexpected error."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.records: list[logging.LogRecord] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append(record)
+
+
 @settings(max_examples=300, deadline=None)
-@given(text=any_text, received=any_day)
+@given(text=any_text, received=st.one_of(any_day, st.sampled_from([date.min, date.max])))
 def test_arbitrary_text_never_raises_and_gives_the_right_types(text: str, received: date) -> None:
-    command = read_command(text, received)
+    handler = _Warnings()
+    logger = logging.getLogger("parsers.commands")
+    logger.addHandler(handler)
+    try:
+        command = read_command(text, received)
+        intent = read_response(text, received)
+    finally:
+        logger.removeHandler(handler)
+    assert handler.records == []  # no error was swallowed on the way
     assert command is None or isinstance(command, Command)
     if command is not None:
         assert command.action in ("resolved", "escalate", "extend", "cafcass", "withdraw", "note")
@@ -452,7 +479,6 @@ def test_arbitrary_text_never_raises_and_gives_the_right_types(text: str, receiv
         assert len(command.text) <= 2000
         if command.action != "extend":
             assert command.until is None and command.by_working_days is None
-    intent = read_response(text, received)
     assert isinstance(intent, ReplyIntent)
     assert intent.command == command
     assert len(intent.evidence) <= 200
