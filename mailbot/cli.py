@@ -387,7 +387,7 @@ def run_cmd(ctx: click.Context) -> None:
     cfg = _config(ctx)
     _verbose(cfg)
     service = _service(ctx)
-    click.echo(f"iro-mailbot for {cfg.council_name} ({cfg.source}): policy {cfg.policy.key}, "
+    click.echo(f"iro-mailbot for {cfg.council_name} (config: {cfg.source}): policy {cfg.policy.key}, "
                f"mailbox {cfg.mailbox.address} via {cfg.mailbox.transport}"
                + (f" at {cfg.mailbox.maildir}" if cfg.mailbox.transport == "maildir" else "")
                + f", store {_safe_url(cfg.store.url)}. Stop with Ctrl-C.", err=True)

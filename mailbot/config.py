@@ -16,7 +16,7 @@ import re
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date, time, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -80,6 +80,38 @@ class MailboxSettings:
 
 
 @dataclass(frozen=True)
+class SmtpSettings:
+    host: str
+    port: int = 587
+    security: str = "starttls"  # "tls" (implicit, 465), "starttls" (587) or "none" (loopback/tests only)
+    username: str | None = None  # no username: no AUTH (a relay that trusts the host)
+    password_env: str | None = None
+    timeout: int = 30
+
+    def password(self) -> str | None:
+        return os.environ.get(self.password_env) if self.password_env else None
+
+
+@dataclass(frozen=True)
+class MailOutSettings:
+    """How the bot sends. ``maildir``: written to a local folder only (the embedded default; nothing leaves)."""
+
+    transport: str = "maildir"
+    maildir: Path = Path("var/sent")
+    smtp: SmtpSettings | None = None
+    max_attempts: int = 8  # then the mail is given up, flagged in `mailbot list`/the digest and logged at ERROR
+    templates: Path | None = None  # a folder whose files override the built-in templates of the same name
+
+
+@dataclass(frozen=True)
+class ServiceSettings:
+    tick_minutes: int = 5
+    digest_day: str = "mon"  # APScheduler day_of_week: mon..sun
+    digest_time: time = time(8, 0)  # Europe/London
+    iro_quiet_working_days: int = 2  # after a manager's response, ask the IRO "resolved or escalate?" after this
+
+
+@dataclass(frozen=True)
 class StoreSettings:
     url: str = "sqlite:///var/iro-mailbot.db"
     retention_days: int = 730
@@ -104,6 +136,8 @@ class Config:
     mailbox: MailboxSettings = MailboxSettings()
     store: StoreSettings = StoreSettings()
     directory: DirectorySettings = DirectorySettings()
+    mail_out: MailOutSettings = MailOutSettings()
+    service: ServiceSettings = ServiceSettings()
     log_level: str = "INFO"
     source: str = "(embedded default)"
     warnings: tuple[str, ...] = field(default=(), compare=False)
@@ -392,6 +426,62 @@ def _directory(root: _Table, base: Path) -> DirectorySettings:
     return DirectorySettings(people=tuple(people), qa_managers=qa, iro_team_managers=iro_tms, csv_path=csv_path)
 
 
+OUT_TRANSPORTS = ("maildir", "smtp")
+DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+def _mail_out(root: _Table, base: Path) -> MailOutSettings:
+    t = root.table("mail_out")
+    if t is None:
+        return MailOutSettings(maildir=base / "var" / "sent")
+    transport = t.text("transport", "maildir", example="smtp", choices=OUT_TRANSPORTS)
+    maildir = base / t.text("maildir", "var/sent", example="var/sent")
+    templates_name = t.text("templates", None, example="templates")
+    templates = base / templates_name if templates_name else None
+    if templates is not None and not templates.is_dir():
+        raise t.error("templates", f"{templates} is not a folder", "create it or remove the key")
+    max_attempts = t.integer("max_attempts", 8, 1, 100)
+    smtp_t = t.table("smtp")
+    smtp = None
+    if smtp_t is not None:
+        security = smtp_t.text("security", "starttls", example="starttls", choices=SECURITY)
+        smtp = SmtpSettings(
+            host=smtp_t.text("host", example="smtp.office365.com"),
+            port=smtp_t.integer("port", {"tls": 465, "starttls": 587}.get(security, 25), 1, 65535),
+            security=security,
+            username=smtp_t.text("username", None, example="iro-escalations@council.gov.uk"),
+            password_env=smtp_t.text("password_env", None, example="MAILBOT_SMTP_PASSWORD"),
+            timeout=smtp_t.integer("timeout", 30, 1, 600, unit="seconds"),
+        )
+        if smtp.username and not smtp.password_env:
+            raise smtp_t.error("password_env", "is required when username is set",
+                               'name the environment variable that holds the password, e.g. "MAILBOT_SMTP_PASSWORD"')
+        smtp_t.finish()
+    elif transport == "smtp":
+        raise t.error("smtp", 'is required when transport = "smtp"',
+                      "add a [mail_out.smtp] table with host (and username, password_env if it needs a login)")
+    t.finish()
+    return MailOutSettings(transport=transport, maildir=maildir, smtp=smtp, max_attempts=max_attempts,
+                           templates=templates)
+
+
+def _service(root: _Table) -> ServiceSettings:
+    t = root.table("service")
+    if t is None:
+        return ServiceSettings()
+    tick = t.integer("tick_minutes", 5, 1, 120, unit="minutes")
+    day = t.text("digest_day", "mon", example="mon", choices=DAYS)
+    at = t.text("digest_time", "08:00", example="08:00")
+    try:
+        hour, minute = (int(x) for x in str(at).split(":"))
+        digest_time = time(hour, minute)
+    except ValueError:
+        raise t.error("digest_time", f"{at!r} is not a time of day", 'write it as HH:MM, e.g. "08:00"') from None
+    quiet = t.integer("iro_quiet_working_days", 2, 1, 20, unit="working days")
+    t.finish()
+    return ServiceSettings(tick_minutes=tick, digest_day=day, digest_time=digest_time, iro_quiet_working_days=quiet)
+
+
 # --------------------------------------------------------------------------------------------- entry points
 
 
@@ -405,6 +495,8 @@ def parse_config(data: Mapping[str, Any], *, source: str = "config", base: Path 
     mailbox = _mailbox(root, base)
     store = _store(root, base)
     directory = _directory(root, base)
+    mail_out = _mail_out(root, base)
+    service = _service(root)
     log_t = root.table("logging")
     level = "INFO"
     if log_t is not None:
@@ -416,7 +508,8 @@ def parse_config(data: Mapping[str, Any], *, source: str = "config", base: Path 
         if not any(email.endswith("@" + d) or email.endswith("." + d) for d in domains):
             warnings.append(f"{email} is outside council.domains: the bot will not mail them")
     return Config(council_name=council_name, domains=domains, policy=policy, calendar=calendar, mailbox=mailbox,
-                  store=store, directory=directory, log_level=level, source=source, warnings=tuple(warnings))
+                  store=store, directory=directory, mail_out=mail_out, service=service, log_level=level,
+                  source=source, warnings=tuple(warnings))
 
 
 def load_config(path: str | Path) -> Config:

@@ -22,6 +22,7 @@ from rules.policy import Level
 from store.models import Escalation, Event, Message, Stage
 from store.uow import Store, UnitOfWork
 
+from .actions import Actions
 from .config import Config
 from .transports.base import FetchedMail, MailSource
 
@@ -140,6 +141,7 @@ class Ingestor:
         self.config = config
         self.clock = clock
         self.calendar = config.calendar.calendar()
+        self.actions = Actions(config, self.calendar)
 
     # -- one mail -------------------------------------------------------------------------------------
 
@@ -179,6 +181,11 @@ class Ingestor:
             self._record(uow, reading, raw, None, source_key, source_ref, state="attention",
                          reason="the mail could not be read: " + ("; ".join(reading.mail.defects) or "no headers"))
             return IngestResult(identity, "unreadable", "attention", reason="unreadable")
+        if reading.sender and reading.sender == self.config.mailbox.address:
+            # the bot's own mail come back (a copy, a forward by a rule): never acted on, so never a loop
+            found = match(uow, reading)
+            self._record(uow, reading, raw, found.escalation, source_key, source_ref, state="recorded")
+            return IngestResult(identity, reading.kind, "own", found.escalation.reference if found.escalation else None)
         found = match(uow, reading)
         esc = found.escalation
         if reading.kind != "human":
@@ -191,8 +198,10 @@ class Ingestor:
         if found.how == "new":
             esc = self._open(uow, reading)
             msg = self._record(uow, reading, raw, esc, source_key, source_ref, state="matched")
-            uow.events.append("opened", escalation=esc, message=msg, actor=reading.sender or "unknown",
-                              data=self._opened_data(esc, reading))
+            data = self._opened_data(esc, reading)
+            uow.events.append("opened", escalation=esc, message=msg, actor=reading.sender or "unknown", data=data)
+            inferred = data.get("inferred")
+            self.actions.acknowledge(uow, esc, reading.received, list(inferred) if isinstance(inferred, list) else [])
             return IngestResult(identity, "human", "opened", esc.reference, found.how)
         if esc is None:
             self._record(uow, reading, raw, None, source_key, source_ref, state="attention",
@@ -367,6 +376,8 @@ class Ingestor:
             uow.events.append("command_refused", escalation=esc, message=msg, actor=sender or "unknown",
                               data={"command": command.action, "reason": "sender outside the council's domains"})
             return
+        if self.may_command(esc, sender) and self._set_addressee(uow, esc, msg, reading):
+            return
         if sender == esc.iro_email:
             uow.events.append("message", escalation=esc, message=msg, actor=sender)
             return
@@ -384,6 +395,25 @@ class Ingestor:
                 data["requested_working_days"] = intent.requested_working_days
         uow.events.append("response", escalation=esc, message=msg, actor=sender or "unknown", data=data)
         esc.updated_at = reading.received
+
+    def _set_addressee(self, uow: UnitOfWork, esc: Escalation, msg: Message, reading: Reading) -> bool:
+        """When the bot did not know the manager of the current level and the IRO (or a QA manager) forwards the
+        escalation to someone in the council, that someone is the manager: record them, chase them from now on."""
+        stage = esc.current_stage
+        if stage is None or stage.addressee_email or esc.status != "open":
+            return False
+        directory = self.config.directory
+        skip = {self.config.mailbox.address, esc.iro_email, *directory.qa_managers, *directory.iro_team_managers}
+        to = [a for a in reading.mail.to if a.email not in skip and self.config.allows_address(a.email)]
+        if len(to) != 1:
+            return False
+        stage.addressee_email, stage.addressee_name = to[0].email, to[0].name or None
+        uow.events.append("addressee_set", escalation=esc, message=msg, actor=reading.sender or "unknown",
+                          data={"level": stage.level, "addressee": to[0].email})
+        return True
+
+    def _policy_level(self, number: int) -> Level | None:
+        return next((lvl for lvl in self.config.policy.levels if lvl.number == number), None)
 
     def _obey(self, uow: UnitOfWork, esc: Escalation, msg: Message, command: Command, reading: Reading) -> None:
         actor = reading.sender or "unknown"
@@ -404,26 +434,18 @@ class Ingestor:
                 stage.ended_at = now
             uow.events.append(outcome, escalation=esc, message=msg, actor=actor, data={"text": command.text})
         elif command.action == "escalate":
-            target = (self.config.policy.level(command.level) if command.level is not None
+            target = (self._policy_level(command.level) if command.level is not None
                       else self.config.policy.next_level(esc.current_level))
-            if target is None:
+            if target is None or target.number <= esc.current_level:
+                reason = "already at the last level" if target is None else f"already at level {esc.current_level}"
+                if command.level is not None and target is None:
+                    reason = f"the policy has no level {command.level}"
                 uow.events.append("command_ignored", escalation=esc, message=msg, actor=actor,
-                                  data={"command": "escalate", "reason": "already at the last level"})
+                                  data={"command": "escalate", "reason": reason})
                 return
-            from_level = esc.current_level
-            if stage is not None and stage.outcome is None:
-                stage.outcome = "escalated"
-                stage.ended_at = now
-            new = Stage(escalation=esc, level=target.number, role=target.role, addressee_email=None,
-                        addressee_name=None, copied=[], started_at=now, started_on=london_date(now),
-                        due_on=(self.calendar.add_working_days(london_date(now), target.working_days)
-                                if target.working_days else None),
-                        due_source="policy" if target.working_days else None)
-            uow.session.add(new)
-            esc.current_level = target.number
-            uow.events.append("escalated", escalation=esc, message=msg, actor=actor,
-                              data={"from_level": from_level, "to_level": target.number, "by": "command",
-                                    "bypass": command.level is not None})
+            self.actions.escalate(uow, esc, target, now, by="command", actor=actor, message=msg,
+                                  key=f"L{esc.current_level}.to.L{target.number}.{msg.identity}",
+                                  bypass=command.level is not None)
         elif command.action == "extend":
             if stage is None:
                 return

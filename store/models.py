@@ -7,6 +7,7 @@ due date means the end of that working day in England).
 
 from __future__ import annotations
 
+import base64
 import re
 import sys
 from datetime import date, datetime
@@ -249,6 +250,8 @@ class OutboxMail(Base):
     body_text: Mapped[str] = mapped_column(Text)
     body_html: Mapped[str | None] = mapped_column(Text)
     headers: Mapped[dict[str, Any]] = mapped_column(json_dict(), default=dict)
+    # [{"filename": ..., "content_type": "text/csv", "data": "<base64>"}, ...] (revision 0002)
+    attachments: Mapped[list[dict[str, Any]]] = mapped_column(json_list(), default=list)
     status: Mapped[str] = mapped_column(String(16), default="pending")
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
@@ -257,6 +260,14 @@ class OutboxMail(Base):
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     escalation: Mapped[Escalation | None] = relationship()
+
+    def attachment_list(self) -> list[tuple[str, str, bytes]]:
+        """The attachments as ``(filename, content_type, data)``, decoded from the stored base64."""
+        return [
+            (str(a["filename"]), str(a.get("content_type") or "application/octet-stream"),
+             base64.b64decode(a.get("data") or ""))
+            for a in self.attachments or []
+        ]
 
     def __repr__(self) -> str:
         return f"<OutboxMail {self.key} {self.status} attempts={self.attempts}>"

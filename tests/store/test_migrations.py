@@ -13,8 +13,10 @@ from store.database import make_engine
 from store.models import Base
 
 
-def test_head_is_the_first_revision() -> None:
-    assert migrate.head() == "0001"
+def test_revisions_are_numbered_in_order_and_head_is_the_latest() -> None:
+    versions = sorted(p.name[:4] for p in (Path(migrate.__file__).parent / "migrations" / "versions").glob("0*.py"))
+    assert versions == [f"{n:04d}" for n in range(1, len(versions) + 1)]
+    assert migrate.head() == versions[-1]
 
 
 def test_fresh_file_upgrades_to_a_schema_that_matches_the_models(tmp_path: Path) -> None:

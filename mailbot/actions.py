@@ -1,0 +1,256 @@
+"""Carrying out decisions: the state change and its mails, in the caller's transaction.
+
+The pure ``rules.decide`` says *what* is due; this module does it against the store: moves a record up a level
+(with the next manager from the directory, or asks the IRO and QA managers when the directory cannot tell),
+and queues the chaser, escalation, referral, budget and extension mails through :func:`mailbot.mailout.queue_mail`.
+The ingest service uses the same code when the IRO writes "Escalate" or a new "Level 2" mail arrives.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from rules.calendar import WorkingCalendar
+from rules.decide import Action
+from rules.directory import Directory
+from rules.policy import Level
+from store.models import Escalation, Message, Stage
+from store.uow import UnitOfWork
+
+from .compose import Composer, short_date
+from .config import Config
+from .mailout import queue_mail
+
+log = logging.getLogger(__name__)
+
+LONDON = ZoneInfo("Europe/London")
+
+
+def london_day(moment: datetime) -> date:
+    return moment.astimezone(LONDON).date()
+
+
+def children_text(esc: Escalation) -> str:
+    names = list(esc.children or [])
+    if not names:
+        return "the child"
+    if len(names) == 1:
+        return names[0]
+    return ", ".join(names[:-1]) + " and " + names[-1]
+
+
+def case_text(esc: Escalation) -> str:
+    parts = []
+    for c in esc.case_numbers or []:
+        system = (c.get("system") or "").strip()
+        parts.append(f"{system.upper()} {c.get('number')}".strip() if system else str(c.get("number")))
+    return ", ".join(parts) or "no case number"
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What one carried-out action did, for the tick's report (no children's names)."""
+
+    reference: str
+    kind: str
+    key: str
+    detail: str
+
+
+class Actions:
+    def __init__(self, config: Config, calendar: WorkingCalendar, composer: Composer | None = None) -> None:
+        self.config = config
+        self.policy = config.policy
+        self.calendar = calendar
+        self.directory: Directory = config.directory.directory()
+        self.composer = composer or Composer(config)
+
+    # -- context shared by every mail ---------------------------------------------------------------------
+
+    def _name(self, email: str | None) -> str:
+        if not email:
+            return "(not known)"
+        person = self.directory.person(email)
+        return person.name if person and person.name else email
+
+    def history(self, esc: Escalation) -> list[dict[str, Any]]:
+        """The record so far, for the body of an escalation: each stage and each human mail, oldest first."""
+        items: list[dict[str, Any]] = []
+        for stage in esc.stages:
+            level = self._level(stage.level)
+            items.append({
+                "when": stage.started_on, "who": self._name(stage.addressee_email),
+                "what": f"{level.label if level else f'Level {stage.level}'} ({stage.role}) — response due "
+                        f"{short_date(stage.due_on) or 'no date'}"
+                        + (f", {stage.outcome}" if stage.outcome else ""),
+            })
+        first = next((m for m in esc.messages if m.direction == "in" and m.kind == "human"), None)
+        for msg in esc.messages:
+            if msg is first:  # the concern itself: the mails quote it in full
+                items.append({"when": london_day(msg.received_at), "who": msg.from_name or msg.from_email or "?",
+                              "what": "raised the concern"})
+            elif msg.direction == "in" and msg.kind == "human" and msg.new_text:
+                text = " ".join(msg.new_text.split())
+                items.append({"when": london_day(msg.received_at), "who": msg.from_name or msg.from_email or "?",
+                              "what": text[:400] + ("…" if len(text) > 400 else "")})
+        items.sort(key=lambda i: i["when"])
+        return items
+
+    def concern(self, esc: Escalation) -> str:
+        first = next((m for m in esc.messages if m.direction == "in" and m.kind == "human"), None)
+        return (first.new_text or "").strip() if first is not None else ""
+
+    def _level(self, number: int) -> Level | None:
+        return next((lvl for lvl in self.policy.levels if lvl.number == number), None)
+
+    def _base(self, esc: Escalation) -> dict[str, Any]:
+        return {"ref": esc.reference, "children": children_text(esc), "case": case_text(esc),
+                "iro_name": esc.iro_name or esc.iro_email or "the IRO", "subject": esc.subject or "",
+                "policy": self.policy}
+
+    def _qa(self) -> list[str]:
+        return list(self.directory.qa_managers)
+
+    def _queue(self, uow: UnitOfWork, esc: Escalation, *, key: str, kind: str, template: str, subject: str,
+               to: list[str], cc: list[str], now: datetime, **context: Any) -> None:
+        rendered = self.composer.render(template, **self._base(esc), **context)
+        queue_mail(uow, self.config, key=f"{esc.reference}.{key}", kind=kind, to=to, cc=cc, subject=subject,
+                   text=rendered.text, html=rendered.html, escalation=esc, now=now)
+
+    # -- moving up ------------------------------------------------------------------------------------------
+
+    def escalate(self, uow: UnitOfWork, esc: Escalation, target: Level, now: datetime, *, by: str, actor: str,
+                 message: Message | None = None, key: str | None = None, bypass: bool = False) -> Stage | None:
+        """Close the current stage and start ``target``: the next manager from the directory gets the escalation
+        mail (QA managers, the IRO, the previous manager and the policy's roles copied); when the directory
+        cannot tell who that is, the IRO and QA managers are asked instead. A terminal target (Cafcass) is a
+        referral notice, never a mail to Cafcass."""
+        previous = esc.current_stage
+        from_level = esc.current_level
+        today = london_day(now)
+        if previous is not None and previous.outcome is None:
+            previous.outcome = "escalated"
+            previous.ended_at = now
+        key = key or f"L{from_level}.to.L{target.number}"
+        if target.terminal:
+            stage = Stage(escalation=esc, level=target.number, role=target.role, copied=[], started_at=now,
+                          started_on=today, due_on=None, due_source=None)
+            uow.session.add(stage)
+            esc.current_level = target.number
+            esc.updated_at = now
+            uow.events.append("escalated", escalation=esc, message=message, actor=actor,
+                              data={"from_level": from_level, "to_level": target.number, "by": by, "terminal": True})
+            self.referral_notice(uow, esc, now, key=f"L{target.number}.referral")
+            return stage
+        current = previous.addressee_email if previous is not None else None
+        found = self.directory.next_addressee(current, target.role)
+        person = found.person
+        copies = self.directory.copies_for(target, self.policy, person)
+        due = self.calendar.add_working_days(today, target.working_days) if target.working_days else None
+        cc = [*self._qa(), *copies.emails]
+        if esc.iro_email:
+            cc.append(esc.iro_email)
+        if current:
+            cc.append(current)
+        stage = Stage(escalation=esc, level=target.number, role=target.role,
+                      addressee_email=person.email if person else None, addressee_name=person.name if person else None,
+                      copied=list(dict.fromkeys(c for c in cc if not person or c != person.email)),
+                      started_at=now, started_on=today, due_on=due, due_source="policy" if due else None)
+        uow.session.add(stage)
+        esc.current_level = target.number
+        esc.updated_at = now
+        uow.events.append("escalated", escalation=esc, message=message, actor=actor, data={
+            "from_level": from_level, "to_level": target.number, "by": by, "bypass": bypass,
+            "due_on": due.isoformat() if due else None, "addressee": person.email if person else None})
+        context = {"level": target, "previous": previous, "previous_name": self._name(current), "due": due,
+                   "history": self.history(esc), "concern": self.concern(esc)}
+        if person is not None:
+            subject = (f"Action - {target.label} escalation - {children_text(esc)} - {case_text(esc)}"
+                       + (f" - response by {short_date(due)}" if due else ""))
+            self._queue(uow, esc, key=key, kind="escalation", template="escalation", subject=subject,
+                        to=[person.email], cc=stage.copied, now=now, manager_name=person.name or person.email,
+                        unresolved=copies.unresolved, **context)
+        else:
+            uow.events.append("directory_gap", escalation=esc, data={
+                "level": target.number, "role": target.role, "reason": found.reason,
+                "candidates": [p.email for p in found.candidates]})
+            to = [esc.iro_email] if esc.iro_email else self._qa()
+            self._queue(uow, esc, key=f"{key}.who", kind="directory_gap", template="directory_gap",
+                        subject=f"Who is the {target.role}? {target.label} escalation - {case_text(esc)}",
+                        to=to, cc=self._qa(), now=now, reason=found.reason, candidates=found.candidates, **context)
+        return stage
+
+    # -- notices ----------------------------------------------------------------------------------------------
+
+    def referral_notice(self, uow: UnitOfWork, esc: Escalation, now: datetime, *, key: str) -> None:
+        to = [esc.iro_email] if esc.iro_email else self._qa()
+        self._queue(uow, esc, key=key, kind="referral", template="referral",
+                    subject=f"Consider a Cafcass referral - {case_text(esc)}", to=to, cc=self._qa(), now=now,
+                    history=self.history(esc))
+
+    def chase(self, uow: UnitOfWork, esc: Escalation, action: Action, now: datetime) -> None:
+        stage = esc.current_stage
+        assert stage is not None
+        level = self._level(stage.level)
+        label = level.label if level else f"Level {stage.level}"
+        due = stage.due_on
+        overdue_today = due is not None and london_day(now) >= due
+        if stage.addressee_email:
+            cc = [c for c in [esc.iro_email, *self._qa()] if c]
+            subject = (f"{'Response due today' if overdue_today else 'Reminder'}: {label} escalation - "
+                       f"{children_text(esc)} - {case_text(esc)} - response by {short_date(due)}")
+            self._queue(uow, esc, key=action.key, kind="chaser", template="chaser", subject=subject,
+                        to=[stage.addressee_email], cc=cc, now=now, stage=stage, level_label=label, due=due,
+                        today=overdue_today, manager_name=self._name(stage.addressee_email),
+                        concern=self.concern(esc))
+        else:
+            to = [esc.iro_email] if esc.iro_email else self._qa()
+            self._queue(uow, esc, key=action.key, kind="chaser_nobody", template="chase_nobody",
+                        subject=f"No manager to chase: {label} escalation - {case_text(esc)}", to=to,
+                        cc=self._qa(), now=now, level_label=label, due=due, role=stage.role)
+
+    def ask_iro(self, uow: UnitOfWork, esc: Escalation, action: Action, now: datetime) -> None:
+        stage = esc.current_stage
+        assert stage is not None
+        if not esc.iro_email:
+            return
+        self._queue(uow, esc, key=action.key, kind="ask_iro", template="ask_iro",
+                    subject=f"Resolved or escalate? {children_text(esc)} - {case_text(esc)}",
+                    to=[esc.iro_email], cc=[], now=now, stage=stage,
+                    manager_name=self._name(stage.addressee_email),
+                    responded_on=london_day(stage.responded_at) if stage.responded_at else None,
+                    response=(stage.response_message.new_text or "").strip() if stage.response_message else "",
+                    next_level=self.policy.next_level(stage.level))
+
+    def budget_warning(self, uow: UnitOfWork, esc: Escalation, action: Action, now: datetime) -> None:
+        to = [esc.iro_email] if esc.iro_email else self._qa()
+        self._queue(uow, esc, key=action.key, kind="budget", template="budget",
+                    subject=f"{action.days} working days: {children_text(esc)} - {case_text(esc)}",
+                    to=to, cc=self._qa(), now=now, days=action.days, elapsed=action.elapsed,
+                    total=self.policy.total_working_days, history=self.history(esc))
+
+    def extension_requested(self, uow: UnitOfWork, esc: Escalation, action: Action, now: datetime) -> None:
+        if not esc.iro_email:
+            return
+        stage = esc.current_stage
+        command = f"Extend to {short_date(action.due_on)}" if action.due_on else "Extension agreed"
+        self._queue(uow, esc, key=action.key, kind="extension", template="extension",
+                    subject=f"Extension asked: {children_text(esc)} - {case_text(esc)}", to=[esc.iro_email],
+                    cc=[], now=now, stage=stage, manager_name=self._name(stage.addressee_email if stage else None),
+                    until=action.due_on, command=command)
+
+    def acknowledge(self, uow: UnitOfWork, esc: Escalation, now: datetime, inferred: list[str]) -> None:
+        """Tell the IRO what the bot had to work out itself (only then: a normal escalation gets no reply)."""
+        if not esc.iro_email or not inferred:
+            return
+        stage = esc.current_stage
+        self._queue(uow, esc, key="ack", kind="acknowledgement", template="acknowledgement",
+                    subject=f"Received: {children_text(esc)} - {case_text(esc)}", to=[esc.iro_email], cc=[],
+                    now=now, stage=stage, inferred=inferred, level=self._level(esc.current_level))
+
+
+__all__ = ["Actions", "Outcome", "case_text", "children_text", "london_day"]

@@ -1,0 +1,73 @@
+"""The words of the bot's mails: Jinja2 templates, text and HTML, overridable from a folder named in config.
+
+Every mail has two templates, ``<name>.txt.j2`` and ``<name>.html.j2``; HTML ones extend ``_layout.html.j2``
+(tables and inline CSS, so Outlook renders them). A council puts its own files of the same names in the folder
+``mail_out.templates`` and they win; a missing file there falls back to the built-in one.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+import jinja2
+
+from .config import Config
+
+BUILT_IN = Path(__file__).resolve().parent / "templates"
+
+
+@dataclass(frozen=True)
+class Rendered:
+    text: str
+    html: str
+
+
+def long_date(value: date | datetime | None) -> str:
+    """``Tuesday 1 December 2026`` — the unambiguous form for people."""
+    if value is None:
+        return "—"
+    return f"{value:%A} {value.day} {value:%B %Y}"
+
+
+def short_date(value: date | datetime | None) -> str:
+    """``01/12/2026`` — the house form for subjects."""
+    return "" if value is None else f"{value:%d/%m/%Y}"
+
+
+def environment(templates: Path | None = None) -> jinja2.Environment:
+    loaders: list[jinja2.BaseLoader] = []
+    if templates is not None:
+        loaders.append(jinja2.FileSystemLoader(str(templates)))
+    loaders.append(jinja2.FileSystemLoader(str(BUILT_IN)))
+    env = jinja2.Environment(
+        loader=jinja2.ChoiceLoader(loaders),
+        autoescape=jinja2.select_autoescape(enabled_extensions=("html", "html.j2"), default_for_string=False),
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+    env.filters["long_date"] = long_date
+    env.filters["short_date"] = short_date
+    return env
+
+
+class Composer:
+    """Renders a named mail with a context; ``council`` and ``mailbox`` are always in the context."""
+
+    def __init__(self, config: Config) -> None:
+        self.config = config
+        self.env = environment(config.mail_out.templates)
+
+    def render(self, name: str, **context: Any) -> Rendered:
+        context.setdefault("council", self.config.council_name)
+        context.setdefault("mailbox", self.config.mailbox.address)
+        text = self.env.get_template(f"{name}.txt.j2").render(**context)
+        html = self.env.get_template(f"{name}.html.j2").render(**context)
+        return Rendered(text=text.strip() + "\n", html=html)
+
+
+__all__ = ["BUILT_IN", "Composer", "Rendered", "environment", "long_date", "short_date"]
