@@ -11,10 +11,11 @@ import logging
 import os
 import sys
 from collections.abc import Callable
-from datetime import date
+from datetime import date, datetime
 from functools import wraps
 from pathlib import Path
 from typing import Any, TypeVar
+from zoneinfo import ZoneInfo
 
 import click
 
@@ -58,6 +59,21 @@ def _iso_date(ctx: click.Context | None, param: click.Parameter | None, value: s
         raise click.BadParameter(f"{value!r} is not a date; write it as YYYY-MM-DD, e.g. 2026-12-05") from None
 
 
+def _iso_moment(ctx: click.Context | None, param: click.Parameter | None, value: str | None) -> datetime | None:
+    """An ISO date or date-time; without a zone it is London time (a date alone: 09:00 London)."""
+    if value is None:
+        return None
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        raise click.BadParameter(f"{value!r} is not a date or time; write e.g. 2026-12-07T10:30") from None
+    if len(value) == 10:
+        moment = moment.replace(hour=9)
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=ZoneInfo("Europe/London"))
+    return moment
+
+
 def _config(ctx: click.Context) -> Config:
     obj = ctx.ensure_object(dict)
     if "config" not in obj:
@@ -75,11 +91,15 @@ def _calendar(ctx: click.Context, region: str | None) -> WorkingCalendar:
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.option("--config", "config_path", type=click.Path(dir_okay=False), envvar="MAILBOT_CONFIG",
               help="Configuration file (TOML). Default: $MAILBOT_CONFIG, else the embedded default.")
+@click.option("--now", "now", callback=_iso_moment, metavar="ISO", envvar="MAILBOT_NOW",
+              help="Pretend it is this moment (rehearsals and tests): mail read is received then, ticks run then.")
 @click.version_option(package_name="iro-mailbot")
 @click.pass_context
-def cli(ctx: click.Context, config_path: str | None) -> None:
+def cli(ctx: click.Context, config_path: str | None, now: datetime | None) -> None:
     """iro-mailbot: runs the IRO escalation process over email."""
-    ctx.ensure_object(dict)["config_path"] = config_path
+    obj = ctx.ensure_object(dict)
+    obj["config_path"] = config_path
+    obj["now"] = now
 
 
 # ------------------------------------------------------------------------------------------ parse-subject
@@ -230,9 +250,10 @@ def _safe_url(url: str) -> str:
 
 
 def _service(ctx: click.Context) -> Any:
-    from .service import Service
+    from .service import Service, utc_now
 
-    return Service(_config(ctx))
+    fixed: datetime | None = ctx.ensure_object(dict).get("now")
+    return Service(_config(ctx), clock=(lambda: fixed) if fixed is not None else utc_now)
 
 
 @cli.group("db")
@@ -376,6 +397,41 @@ def strip_reply_cmd(file: str) -> None:
         click.echo(strip_reply(data.decode("utf-8", errors="replace")))
 
 
+# ------------------------------------------------------------------------------------------ the clock
+
+
+@cli.command("tick")
+@click.option("--now", callback=_iso_moment, metavar="ISO", help="Pretend it is this moment (default: now).")
+@click.option("--dry-run", is_flag=True, help="Say what would happen; change and send nothing.")
+@click.pass_context
+@friendly
+def tick_cmd(ctx: click.Context, now: datetime | None, dry_run: bool) -> None:
+    """Run one tick: chase, escalate and notify whatever is due (then send it, unless --dry-run)."""
+    service = _service(ctx)
+    try:
+        items = service.tick(now or ctx.obj.get("now"), dry_run=dry_run)
+    finally:
+        service.close()
+    for item in items:
+        click.echo(f"{item.reference:<9} {item.kind:<20} {item.key:<28} {item.detail}")
+    verb = "would be done" if dry_run else "done"
+    click.echo(f"{len(items)} action(s) {verb}")
+
+
+@cli.command("send")
+@click.pass_context
+@friendly
+def send_cmd(ctx: click.Context) -> None:
+    """Send the mail waiting in the outbox (the service does this by itself every minute)."""
+    service = _service(ctx)
+    try:
+        report = service.send_pending()
+    finally:
+        service.close()
+    click.echo(f"sent {len(report.sent)}, retrying {len(report.retrying)}, given up {len(report.failed)}, "
+               f"refused {len(report.refused)}" + (f" (server: {report.server_error})" if report.server_error else ""))
+
+
 # ------------------------------------------------------------------------------------------ run
 
 
@@ -397,6 +453,15 @@ def run_cmd(ctx: click.Context) -> None:
 def _verbose(cfg: Config) -> None:
     """Long-running commands log at the configured level; one-shot commands only warn."""
     logging.getLogger().setLevel(cfg.log_level)
+
+
+def _register_digest() -> None:
+    from .cli_digest import digest_cmd
+
+    cli.add_command(digest_cmd, "digest")
+
+
+_register_digest()
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -6,17 +6,28 @@ import logging
 import signal
 import threading
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from types import FrameType
+from zoneinfo import ZoneInfo
 
+from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.triggers.cron import CronTrigger
+from apscheduler.triggers.interval import IntervalTrigger
+
+from store.models import OutboxMail
 from store.uow import Store
 
-from .config import Config
+from .config import DAYS, Config
+from .digest import queue_digest
 from .errors import MailbotError
 from .ingest import Ingestor, IngestResult
+from .sending import Deliverer, DeliveryReport, open_sender
+from .tick import Ticker, TickItem
 from .transports.base import MailSource, TransportError
 
 log = logging.getLogger(__name__)
+
+LONDON = ZoneInfo("Europe/London")
 
 
 def utc_now() -> datetime:
@@ -66,9 +77,84 @@ class Service:
         self.config = config
         self.store = store or open_store(config, clock=clock)
         self._source = source
+        self.clock = clock
         self.ingestor = Ingestor(self.store, config, clock)
+        self.ticker = Ticker(self.store, config)
+        self._deliverer: Deliverer | None = None
         self._stop = threading.Event()
         self._waiting = False
+        self._scheduler: BackgroundScheduler | None = None
+
+    @property
+    def deliverer(self) -> Deliverer:
+        if self._deliverer is None:
+            self._deliverer = Deliverer(self.store, open_sender(self.config), clock=self.clock,
+                                        allows=self.config.allows_address,
+                                        max_attempts=self.config.mail_out.max_attempts)
+        return self._deliverer
+
+    # -- the jobs ---------------------------------------------------------------------------------------------
+
+    def tick(self, now: datetime | None = None, *, dry_run: bool = False) -> list[TickItem]:
+        """Carry out whatever is due at ``now`` (default: the clock), then send what that queued."""
+        items = self.ticker.tick(now or self.clock(), dry_run=dry_run)
+        if not dry_run:
+            self.send_pending()
+        return items
+
+    def send_pending(self) -> DeliveryReport:
+        return self.deliverer.deliver_pending()
+
+    def digest(self, now: datetime | None = None, period: str = "week") -> OutboxMail | None:
+        """Queue (once per period) and send the digest for the period before ``now``."""
+        now = now or self.clock()
+        with self.store.unit_of_work() as uow:
+            row = queue_digest(uow, self.config, period, now)
+            uow.commit()
+        self.send_pending()
+        return row
+
+    def last_digest_moment(self, now: datetime) -> datetime:
+        """The latest scheduled weekly digest moment at or before ``now`` (London wall time)."""
+        local = now.astimezone(LONDON)
+        weekday = DAYS.index(self.config.service.digest_day)
+        moment = datetime.combine(local.date(), self.config.service.digest_time, tzinfo=LONDON)
+        moment -= timedelta(days=(local.weekday() - weekday) % 7)
+        if moment > local:
+            moment -= timedelta(days=7)
+        return moment
+
+    def catch_up(self) -> None:
+        """After downtime: the digest that should have gone at the last scheduled moment goes now (once: it is
+        keyed by its period), and one tick carries out whatever fell due meanwhile (not a burst: decide sends
+        only the latest chaser of a kind)."""
+        self._guarded("digest catch-up", lambda: self.digest(self.last_digest_moment(self.clock())))
+        self._guarded("tick", self.tick)
+
+    def _guarded(self, what: str, job: Callable[[], object]) -> None:
+        try:
+            job()
+        except Exception as exc:  # a job that fails is retried at its next run; the service goes on
+            log.exception("%s failed: %s", what, type(exc).__name__)
+
+    def start_scheduler(self) -> BackgroundScheduler:
+        """The tick, the digest and retries of failed sends, under APScheduler (coalescing, one at a time)."""
+        svc = self.config.service
+        scheduler = BackgroundScheduler(
+            timezone=LONDON,
+            job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": 15 * 60},
+        )
+        scheduler.add_job(self._guarded, IntervalTrigger(minutes=svc.tick_minutes), args=("tick", self.tick),
+                          id="tick", name="tick")
+        scheduler.add_job(self._guarded, IntervalTrigger(minutes=1), args=("send", self.send_pending),
+                          id="send", name="send pending mail")
+        scheduler.add_job(self._guarded, CronTrigger(day_of_week=svc.digest_day, hour=svc.digest_time.hour,
+                                                     minute=svc.digest_time.minute, timezone=LONDON),
+                          args=("digest", self.digest), id="digest", name="weekly digest",
+                          misfire_grace_time=6 * 3600)
+        scheduler.start()
+        self._scheduler = scheduler
+        return scheduler
 
     @property
     def source(self) -> MailSource:
@@ -104,11 +190,15 @@ class Service:
             signal.signal(signal.SIGTERM, handler)
             signal.signal(signal.SIGINT, handler)
         backoff = 1.0
-        log.info("service started transport=%s", self.config.mailbox.transport)
+        log.info("service started transport=%s tick_minutes=%d", self.config.mailbox.transport,
+                 self.config.service.tick_minutes)
+        self.catch_up()
+        self.start_scheduler()
         try:
             while not self._stop.is_set():
                 try:
-                    self.poll_once()
+                    if self.poll_once():
+                        self._guarded("send", self.send_pending)  # acknowledgements, escalations by command
                     backoff = 1.0
                     self._wait_for_mail(self.config.mailbox.poll_seconds)
                 except TransportError as exc:
@@ -130,5 +220,7 @@ class Service:
             self._waiting = False
 
     def close(self) -> None:
+        if self._scheduler is not None and self._scheduler.running:
+            self._scheduler.shutdown(wait=True)
         if self._source is not None:
             self._source.close()

@@ -30,7 +30,7 @@ def _queue(store: Store, key: str, **extra: object) -> None:
 
 def test_attachments_round_trip_as_bytes(store: Store) -> None:
     _queue(store, "with", attachments=[("plan.pdf", "application/pdf", PDF),
-                                       ("tracker – week 48.csv", "text/csv", "a,b\r\n".encode())])
+                                       ("tracker – week 48.csv", "text/csv", b"a,b\r\n")])
     _queue(store, "without")
     with store.unit_of_work() as uow:
         row = uow.outbox.get("with")

@@ -1,0 +1,239 @@
+"""The whole job, end to end, on real servers: dovecot (IMAP + LMTP) and an SMTP server delivering into it.
+
+People's mail clients are played by the test: it sends their mails over SMTP and reads their mailboxes back
+over IMAP. The bot is the real `mailbot` command with `--now` moving through working days across Christmas
+2026 (Friday 25 and Monday 28 December are bank holidays in England).
+"""
+
+from __future__ import annotations
+
+import email
+import email.policy
+import json
+import os
+import smtplib
+import subprocess
+import sys
+import uuid
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from email.message import EmailMessage
+from email.utils import format_datetime, make_msgid
+from pathlib import Path
+
+import pytest
+
+from tests.servers import DEFAULT_PASSWORD, DovecotServer, SmtpServer
+
+pytestmark = pytest.mark.integration
+
+DOMAIN = "example.test"
+PASSWORD_ENV = "MAILBOT_TEST_IMAP_PASSWORD"
+
+
+@dataclass(frozen=True)
+class Cast:
+    bot: str
+    iro: str
+    tm: str
+    sm: str
+    hos: str
+    qa: str
+
+    def everyone(self) -> list[str]:
+        return [self.bot, self.iro, self.tm, self.sm, self.hos, self.qa]
+
+
+@pytest.fixture
+def cast(dovecot: DovecotServer) -> Cast:
+    """People of our own, so no other test's mail is in their mailboxes."""
+    tag = uuid.uuid4().hex[:8]
+    people = Cast(*(f"{who}-{tag}@{DOMAIN}" for who in ("escalations", "iro", "tm", "sm", "hos", "qa")))
+    for address in people.everyone():
+        dovecot.add_user(address, DEFAULT_PASSWORD)
+    return people
+
+
+def write_config(tmp_path: Path, dovecot: DovecotServer, smtp: SmtpServer, cast: Cast,
+                 *, people: list[tuple[str, str, str, str | None]]) -> Path:
+    rows = "\n".join(
+        f'[[directory.people]]\nemail = "{e}"\nname = "{n}"\nrole = "{r}"\n' + (f'reports_to = "{up}"\n' if up else "")
+        for e, n, r, up in people
+    )
+    path = tmp_path / "mailbot.toml"
+    path.write_text(f"""
+[council]
+name = "Example Council"
+domains = ["{DOMAIN}"]
+
+[policy]
+preset = "dorset"
+
+[mailbox]
+transport = "imap"
+address = "{cast.bot}"
+
+[mailbox.imap]
+host = "{dovecot.host}"
+port = {dovecot.imap_port}
+security = "none"
+username = "{cast.bot}"
+password_env = "{PASSWORD_ENV}"
+processed_folder = "Processed"
+
+[mail_out]
+transport = "smtp"
+
+[mail_out.smtp]
+host = "{smtp.host}"
+port = {smtp.port}
+security = "none"
+
+[store]
+url = "sqlite:///{tmp_path / 'bot.db'}"
+
+[directory]
+qa_managers = ["{cast.qa}"]
+
+{rows}
+""", encoding="utf-8")
+    return path
+
+
+Mailbot = Callable[..., str]
+
+
+def make_mailbot(config: Path) -> Mailbot:
+    def run(*args: str, now: str | None = None) -> str:
+        argv = [sys.executable, "-m", "mailbot.cli", *(["--now", now] if now else []), *args]
+        env = {**os.environ, "MAILBOT_CONFIG": str(config), PASSWORD_ENV: DEFAULT_PASSWORD}
+        done = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=120)
+        if done.returncode != 0:
+            raise AssertionError(f"mailbot {' '.join(args)} exited {done.returncode}:\n{done.stdout}\n{done.stderr}")
+        return done.stdout
+
+    return run
+
+
+class Person:
+    """Someone with a mail client: sends over SMTP, reads their inbox over IMAP."""
+
+    def __init__(self, address: str, name: str, smtp: SmtpServer, dovecot: DovecotServer) -> None:
+        self.address, self.name, self.smtp, self.dovecot = address, name, smtp, dovecot
+
+    def inbox(self) -> list[email.message.EmailMessage]:
+        return [email.message_from_bytes(raw, policy=email.policy.default)  # type: ignore[misc]
+                for raw in self.dovecot.messages(self.address)]
+
+    def send(self, *, to: list[str], cc: list[str], subject: str, text: str, when: datetime,
+             reply_to: email.message.EmailMessage | None = None, html: bool = False) -> str:
+        msg = EmailMessage()
+        msg["From"] = f"{self.name} <{self.address}>"
+        msg["To"] = ", ".join(to)
+        msg["Cc"] = ", ".join(cc)
+        msg["Subject"] = subject
+        msg["Date"] = format_datetime(when)
+        msg["Message-ID"] = make_msgid(domain=DOMAIN)
+        quoted = ""
+        if reply_to is not None:
+            msg["In-Reply-To"] = reply_to["Message-ID"]
+            msg["References"] = " ".join(filter(None, [str(reply_to.get("References", "")),
+                                                       str(reply_to["Message-ID"])]))
+            body = reply_to.get_body(("plain",))
+            quoted = (f"\n\nFrom: {reply_to['From']}\nSent: {reply_to['Date']}\nTo: {reply_to['To']}\n"
+                      f"Subject: {reply_to['Subject']}\n\n{body.get_content() if body else ''}")
+        msg.set_content(text + quoted)
+        if html:  # Outlook desktop: Word HTML with the border-top block before the quoted mail
+            msg.add_alternative(
+                f"<html><body><div class=WordSection1><p class=MsoNormal>{text}<o:p></o:p></p>"
+                "<div style='border:none;border-top:solid #E1E1E1 1.0pt;padding:3.0pt 0cm 0cm 0cm'>"
+                f"<p class=MsoNormal><b>From:</b> {reply_to['From'] if reply_to else ''}</p></div>"
+                "<p class=MsoNormal>quoted history</p></div></body></html>", subtype="html")
+        with smtplib.SMTP(self.smtp.host, self.smtp.port, timeout=10) as client:
+            client.send_message(msg)
+        return str(msg["Message-ID"]).strip("<>")
+
+
+def message_ids(person: Person) -> Counter[str]:
+    return Counter(str(m["Message-ID"]).strip().strip("<>") for m in person.inbox())
+
+
+def from_bot(person: Person, bot: str) -> list[email.message.EmailMessage]:
+    return [m for m in person.inbox() if bot in str(m["From"])]
+
+
+def test_level_one_to_resolved_across_christmas(tmp_path: Path, dovecot: DovecotServer, smtp: SmtpServer,
+                                                cast: Cast) -> None:
+    config = write_config(tmp_path, dovecot, smtp, cast, people=[
+        (cast.tm, "Tom Manager", "Team Manager", cast.sm),
+        (cast.sm, "Sara Service", "Service Manager", cast.hos),
+        (cast.hos, "Hana Head", "Head of Locality", None),
+    ])
+    mailbot = make_mailbot(config)
+    iro = Person(cast.iro, "Jane Reviewer", smtp, dovecot)
+    tm = Person(cast.tm, "Tom Manager", smtp, dovecot)
+    sm = Person(cast.sm, "Sara Service", smtp, dovecot)
+    qa = Person(cast.qa, "Quinn QA", smtp, dovecot)
+
+    # Monday 21 December 2026: the IRO raises a Level 1 escalation; response by Wednesday 30 December
+    subject = "Action - Level 1 escalation - Jane Doe - MOSAIC 123456 - response by 30/12/2026"
+    iro.send(to=[cast.tm], cc=[cast.qa, cast.bot], subject=subject, when=datetime(2026, 12, 21, 9, 30, tzinfo=UTC),
+             text="Tom,\n\nThe care plan for Jane has not been reviewed since the placement moved. "
+                  "Please tell me by the date in the subject when it will be.\n\nJane Reviewer\nIRO")
+    assert "1 mail(s) read, 0 need attention" in mailbot("poll", "--once", now="2026-12-21T09:35")
+    [record] = json.loads(mailbot("list", "--json"))
+    ref = record["reference"]
+
+    # The clock: chasers two working days before (Thursday 24th: 25th and 28th are bank holidays) and on the day;
+    # nothing on the bank holidays; escalation the working day after the due date (Thursday 31st)
+    seen: dict[str, list[str]] = {}
+    for moment in ("2026-12-22T10:00", "2026-12-23T10:00", "2026-12-24T08:30", "2026-12-24T09:05",
+                   "2026-12-25T10:00", "2026-12-28T10:00", "2026-12-29T10:00", "2026-12-30T10:00",
+                   "2026-12-30T16:00", "2026-12-31T10:00", "2026-12-31T10:05"):
+        out = mailbot("tick", "--now", moment)
+        seen[moment] = [line.split()[1] for line in out.splitlines()[:-1]]
+    assert {k: v for k, v in seen.items() if v} == {
+        "2026-12-24T09:05": ["chase"],
+        "2026-12-30T10:00": ["chase"],
+        "2026-12-31T10:00": ["escalate"],
+    }
+
+    # Tom got two chasers; Sara got the Level 2 escalation with the QA manager, the IRO and Tom copied
+    chasers = from_bot(tm, cast.bot)
+    assert sum(1 for m in chasers if "Reminder" in str(m["Subject"]) or "due today" in str(m["Subject"])) == 2
+    [escalation] = from_bot(sm, cast.bot)
+    assert str(escalation["Subject"]) == (f"[{ref}] Action - Level 2 escalation - Jane Doe - MOSAIC 123456 - "
+                                          "response by 08/01/2027")  # 5 working days, New Year's Day skipped
+    cc = str(escalation["Cc"])
+    assert cast.qa in cc and cast.iro in cc and cast.tm in cc
+    assert escalation["Auto-Submitted"] == "auto-generated"
+    body = escalation.get_body(("plain",)).get_content()  # type: ignore[union-attr]
+    assert "The history so far" in body and "has not been reviewed since the placement moved" in body
+    assert escalation.get_body(("html",)) is not None
+    assert from_bot(qa, cast.bot)[-1]["Message-ID"] == escalation["Message-ID"]
+
+    # Sara answers from Outlook (reply all); the IRO is satisfied
+    sm.send(to=[cast.iro], cc=[cast.qa, cast.tm, cast.bot], subject=f"RE: {escalation['Subject']}",
+            when=datetime(2027, 1, 4, 11, 0, tzinfo=UTC), reply_to=escalation, html=True,
+            text="Jane, the review is booked for 6 January and I will chair it.")
+    assert "1 mail(s) read" in mailbot("poll", "--once", now="2027-01-04T11:05")
+    answer = next(m for m in iro.inbox() if cast.sm in str(m["From"]))
+    iro.send(to=[cast.sm], cc=[cast.qa, cast.bot], subject=f"RE: {answer['Subject']}", reply_to=answer,
+             when=datetime(2027, 1, 4, 14, 0, tzinfo=UTC), text="Resolved – plan signed off")
+    assert "1 mail(s) read" in mailbot("poll", "--once", now="2027-01-04T14:05")
+
+    detail = json.loads(mailbot("show", ref, "--json"))
+    assert (detail["status"], detail["outcome"], detail["outcome_text"]) == ("closed", "resolved", "plan signed off")
+    assert [s["level"] for s in detail["stages"]] == [1, 2]
+    assert mailbot("tick", "--now", "2027-01-06T10:00").strip().endswith("0 action(s) done")  # closed: quiet
+
+    # the digest for that week shows it closed, resolved
+    digest = mailbot("digest", "--period", "week", "--now", "2027-01-11T08:00")
+    assert ref in digest and "resolved" in digest.lower()
+
+    # every mail arrived once in every mailbox
+    for person in (iro, tm, sm, qa):
+        counts = message_ids(person)
+        assert counts and max(counts.values()) == 1, (person.address, counts)
