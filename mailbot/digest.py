@@ -18,7 +18,6 @@ import io
 import logging
 from dataclasses import dataclass
 from datetime import date, datetime
-from pathlib import Path
 
 import jinja2
 
@@ -37,12 +36,13 @@ from rules.digest import (
 from store.models import Escalation, Message, OutboxMail
 from store.uow import UnitOfWork
 
+from . import compose
 from .config import Config
 from .mailout import Attachment, queue_mail
 
 log = logging.getLogger(__name__)
 
-BUILT_IN = Path(__file__).resolve().parent / "templates"
+BUILT_IN = compose.BUILT_IN
 
 CSV_COLUMNS = (
     "reference", "status", "level", "role", "addressee", "children", "case numbers", "opened", "due",
@@ -138,20 +138,9 @@ def _percent(share: float | None) -> str:
 
 
 def environment(config: Config) -> jinja2.Environment:
-    """Jinja2 for the bot's mails: the council's template folder first, then the built-in templates;
-    autoescaping for HTML templates; undefined names are errors."""
-    loaders: list[jinja2.BaseLoader] = []
-    if config.mail_out.templates is not None:
-        loaders.append(jinja2.FileSystemLoader(str(config.mail_out.templates)))
-    loaders.append(jinja2.FileSystemLoader(str(BUILT_IN)))
-    env = jinja2.Environment(
-        loader=jinja2.ChoiceLoader(loaders),
-        autoescape=jinja2.select_autoescape(enabled_extensions=("html", "html.j2"), default_for_string=False),
-        undefined=jinja2.StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
-        keep_trailing_newline=True,
-    )
+    """The mails' Jinja2 environment (:func:`mailbot.compose.environment`: the council's folder first) with the
+    digest's own filters."""
+    env = compose.environment(config.mail_out.templates)
     env.filters.update(day=_day, when=_when, median=_median, plural=_plural, percent=_percent, outcome=_outcome)
     return env
 

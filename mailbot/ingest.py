@@ -383,7 +383,9 @@ class Ingestor:
             return
         intent = read_response(text, day)
         stage = esc.current_stage
-        if stage is not None and stage.responded_at is None and esc.status == "open":
+        # A request for more time is not yet the response: the clock runs until the IRO agrees a new date.
+        if (stage is not None and stage.responded_at is None and esc.status == "open"
+                and not intent.extension_requested):
             stage.responded_at = reading.received
             stage.response_message = msg
         data: dict[str, object] = {"level": esc.current_level}

@@ -65,6 +65,11 @@ class Picture:
                     count += 1
         return count
 
+    def dark(self, threshold: int = 140) -> int:
+        """How many pixels are dark in every RGB channel: text, rules and the header band."""
+        c = self.channels
+        return sum(1 for row in self.rows for i in range(0, len(row), c) if max(row[i:i + 3]) < threshold)
+
     def colours(self) -> int:
         return len({self.pixel(x, y)[:3] for y in range(0, self.height, 7) for x in range(0, self.width, 3)})
 
@@ -186,7 +191,8 @@ def _attention() -> list[AttentionMail]:
                       from_name=MANAGER,
                       subject="RE: Level 2 escalation – Olivia-Grace Worthington-Smythe and siblings – "
                               "MOSAIC 1234567 – placement stability and contact arrangements"),
-        AttentionMail(received_at=datetime(2026, 12, 5, 9, tzinfo=UTC), from_email="tom.manager@example.gov.uk",
+        AttentionMail(received_at=datetime(2026, 12, 5, 9, tzinfo=UTC),
+                      from_email="thisaddresshasnowheretobreakatallwhatsoever@childrensservicesdepartment.example",
                       from_name=None, subject="Lunch on Friday?"),
     ]
 
@@ -250,8 +256,11 @@ def test_the_digest_renders_cleanly(preview: Path, tmp_path: Path, width: int) -
     out = tmp_path / f"digest-{width}.png"
     picture = _screenshot(chromium, preview, out, width, 1400)
     assert (picture.width, picture.height) == (width, 1400), out
-    covered = picture.non_white() / (picture.width * picture.height)
-    assert covered > 0.5, f"{out}: the page looks blank ({covered:.0%} not white)"  # grey frame + navy header
+    area = picture.width * picture.height
+    covered, ink = picture.non_white() / area, picture.dark() / area
+    # a grey frame, a navy header and tinted table heads around a white card full of dark text
+    assert 0.15 < covered < 0.7, f"{out}: {covered:.0%} of the page is not white: blank, or no white card"
+    assert ink > 0.02, f"{out}: only {ink:.1%} of the page is dark: no text?"
     assert picture.colours() > 20, f"{out}: too few colours for text and tables"
     # the navy header band is there, and the page background shows at both sides (the card fits the width)
     assert any(picture.pixel(x, 40)[:3] == (0x1F, 0x3A, 0x5F) for x in range(0, width, 4)), out

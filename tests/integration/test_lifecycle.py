@@ -237,3 +237,110 @@ def test_level_one_to_resolved_across_christmas(tmp_path: Path, dovecot: Dovecot
     for person in (iro, tm, sm, qa):
         counts = message_ids(person)
         assert counts and max(counts.values()) == 1, (person.address, counts)
+
+
+def exchange_oof(person: Person, *, to: str, about: email.message.EmailMessage, when: datetime) -> None:
+    """An Exchange Online automatic reply to ``about``, sent over SMTP as Exchange sends it."""
+    msg = EmailMessage()
+    msg["From"] = f"{person.name} <{person.address}>"
+    msg["To"] = to
+    msg["Subject"] = f"Automatic reply: {about['Subject']}"
+    msg["Date"] = format_datetime(when)
+    msg["Message-ID"] = make_msgid(domain=DOMAIN)
+    msg["In-Reply-To"] = about["Message-ID"]
+    msg["References"] = about["Message-ID"]
+    msg["Auto-Submitted"] = "auto-replied"
+    msg["X-Auto-Response-Suppress"] = "All"
+    msg["X-MS-Exchange-Inbox-Rules-Loop"] = person.address
+    msg.set_content("I am out of the office until Friday 15 January 2027 with limited access to email.")
+    with smtplib.SMTP(person.smtp.host, person.smtp.port, timeout=10) as client:
+        client.send_message(msg)
+
+
+def ticks(mailbot: Mailbot, *moments: str) -> dict[str, list[str]]:
+    done = {}
+    for moment in moments:
+        lines = mailbot("tick", "--now", moment).splitlines()[:-1]
+        if lines:
+            done[moment] = [line.split()[1] for line in lines]
+    return done
+
+
+def test_out_of_office_extension_bypass_and_a_directory_gap(tmp_path: Path, dovecot: DovecotServer,
+                                                            smtp: SmtpServer, cast: Cast) -> None:
+    # the Head of Locality reports to nobody in the directory: who the Corporate Director is, the bot cannot tell
+    config = write_config(tmp_path, dovecot, smtp, cast, people=[
+        (cast.tm, "Tom Manager", "Team Manager", cast.sm),
+        (cast.sm, "Sara Service", "Service Manager", cast.hos),
+        (cast.hos, "Hana Head", "Head of Locality", None),
+    ])
+    mailbot = make_mailbot(config)
+    iro = Person(cast.iro, "Jane Reviewer", smtp, dovecot)
+    tm = Person(cast.tm, "Tom Manager", smtp, dovecot)
+    hos = Person(cast.hos, "Hana Head", smtp, dovecot)
+    qa = Person(cast.qa, "Quinn QA", smtp, dovecot)
+
+    # Monday 11 January 2027: Level 1, response by Monday 18 January
+    subject = "Action - Level 1 escalation - Amy Khan - LCS 445566 - response by 18/01/2027"
+    iro.send(to=[cast.tm], cc=[cast.qa, cast.bot], subject=subject, when=datetime(2027, 1, 11, 9, 0, tzinfo=UTC),
+             text="Tom,\n\nAmy's pathway plan is overdue. Please respond by the date in the subject.\n\nJane")
+    mailbot("poll", "--once", now="2027-01-11T09:05")
+    [record] = json.loads(mailbot("list", "--json"))
+    ref = record["reference"]
+
+    # Thursday 14th: the chaser; Tom's out-of-office answers it, and changes nothing
+    assert ticks(mailbot, "2027-01-13T10:00", "2027-01-14T10:00") == {"2027-01-14T10:00": ["chase"]}
+    [chaser] = from_bot(tm, cast.bot)
+    exchange_oof(tm, to=cast.bot, about=chaser, when=datetime(2027, 1, 14, 10, 1, tzinfo=UTC))
+    mailbot("poll", "--once", now="2027-01-14T10:02")
+    detail = json.loads(mailbot("show", ref, "--json"))
+    assert detail["timeline"][-1]["event"] == "auto_reply"
+    assert (detail["stages"][0]["responded_at"], detail["due_on"]) == (None, "2027-01-18")
+    # the bot did not answer the out-of-office: no loop
+    assert [m["Message-ID"] for m in from_bot(tm, cast.bot)] == [chaser["Message-ID"]]
+
+    # Friday 15th: Tom asks for more time; the IRO is told, with the one line that agrees it, and agrees
+    tm.send(to=[cast.bot], cc=[cast.iro, cast.qa], subject=f"RE: {chaser['Subject']}", reply_to=chaser,
+            when=datetime(2027, 1, 15, 9, 30, tzinfo=UTC),
+            text="Jane, could I have until 22/01/2027 please? The plan goes to panel on the 21st.")
+    mailbot("poll", "--once", now="2027-01-15T09:35")
+    assert ticks(mailbot, "2027-01-15T10:00") == {"2027-01-15T10:00": ["extension_requested"]}
+    ask = next(m for m in from_bot(iro, cast.bot) if "Extension asked" in str(m["Subject"]))
+    assert "Extend to 22/01/2027" in ask.get_body(("plain",)).get_content()  # type: ignore[union-attr]
+    iro.send(to=[cast.bot], cc=[cast.tm], subject=f"RE: {ask['Subject']}", reply_to=ask,
+             when=datetime(2027, 1, 15, 11, 0, tzinfo=UTC), text="Extend to 22/01/2027")
+    mailbot("poll", "--once", now="2027-01-15T11:05")
+    assert json.loads(mailbot("show", ref, "--json"))["due_on"] == "2027-01-22"
+    # the old due date passes quietly; the chaser comes two working days before the new one
+    assert ticks(mailbot, "2027-01-18T10:00", "2027-01-19T10:00", "2027-01-20T10:00") == {
+        "2027-01-20T10:00": ["chase"]}
+
+    # Thursday 21st: the IRO goes straight to Level 3 (bypassing the Service Manager)
+    iro.send(to=[cast.tm], cc=[cast.bot, cast.qa], subject=f"RE: {subject}", reply_to=chaser,
+             when=datetime(2027, 1, 21, 9, 0, tzinfo=UTC), text="Escalate to level 3 - this cannot wait for panel.")
+    mailbot("poll", "--once", now="2027-01-21T09:05")
+    mailbot("send")
+    [level3] = [m for m in from_bot(hos, cast.bot) if "Level 3 escalation" in str(m["Subject"])]
+    assert cast.qa in str(level3["Cc"]) and cast.iro in str(level3["Cc"])
+    assert "response by 28/01/2027" in str(level3["Subject"])
+    detail = json.loads(mailbot("show", ref, "--json"))
+    assert [s["level"] for s in detail["stages"]] == [1, 3]
+
+    # Friday 29th: Level 3 unanswered; Level 4 is the Corporate Director, whom the directory does not know:
+    # the bot asks the IRO and the QA manager instead of guessing, and mails no one else
+    before = {p.address: len(p.inbox()) for p in (tm, hos)}
+    assert ticks(mailbot, "2027-01-26T10:00", "2027-01-28T10:00", "2027-01-29T10:00") == {
+        "2027-01-26T10:00": ["chase"], "2027-01-28T10:00": ["chase"], "2027-01-29T10:00": ["escalate"]}
+    [gap] = [m for m in from_bot(iro, cast.bot) if str(m["Subject"]).startswith(f"[{ref}] Who is the")]
+    assert cast.qa in str(gap["Cc"])
+    assert "has not guessed" in gap.get_body(("plain",)).get_content()  # type: ignore[union-attr]
+    assert any(m["Message-ID"] == gap["Message-ID"] for m in from_bot(qa, cast.bot))
+    # Hana had her two chasers, Tom nothing more, and nobody got the gap mail but the IRO and the QA manager
+    assert {p.address: len(p.inbox()) for p in (tm, hos)} == {cast.tm: before[cast.tm], cast.hos: before[cast.hos] + 2}
+    detail = json.loads(mailbot("show", ref, "--json"))
+    assert (detail["level"], detail["addressee"]) == (4, None)
+    assert any(e["event"] == "directory_gap" for e in detail["timeline"])
+
+    for person in (iro, tm, hos, qa):
+        counts = message_ids(person)
+        assert max(counts.values()) == 1, (person.address, counts)
