@@ -30,7 +30,8 @@ from .directory_csv import load_people_csv
 from .errors import ConfigError
 
 DOMAIN_RE = re.compile(r"^(?=.{1,253}$)([A-Za-z0-9-]{1,63}\.)+[A-Za-z]{2,63}$")
-TRANSPORTS = ("maildir", "imap")
+TRANSPORTS = ("maildir", "imap", "graph", "ews")
+AUTH = ("password", "xoauth2")
 SECURITY = ("tls", "starttls", "none")
 _MISSING = object()
 
@@ -64,9 +65,50 @@ class ImapSettings:
     processed_folder: str | None = None
     attention_folder: str | None = None
     idle: bool = True
+    auth: str = "password"  # or "xoauth2": a token from the [mailbox.graph] app registration (Exchange Online)
 
     def password(self) -> str | None:
         """The password from the environment variable named in config (read when needed, never stored)."""
+        return os.environ.get(self.password_env) if self.password_env else None
+
+
+@dataclass(frozen=True)
+class GraphSettings:
+    """Microsoft Graph (Exchange Online): an app registration with application permissions, app-only auth."""
+
+    tenant_id: str
+    client_id: str
+    user: str  # the shared mailbox's address (UPN), e.g. iro-escalations@council.gov.uk
+    client_secret_env: str | None = None  # the environment variable holding the client secret, or ...
+    certificate_path: Path | None = None  # ... a PEM file with the private key and certificate
+    certificate_thumbprint: str | None = None  # the certificate's SHA-1 thumbprint as Entra ID shows it
+    folder: str = "Inbox"  # a well-known folder name or a display name under the mailbox root
+    processed_folder: str | None = None
+    attention_folder: str | None = None
+    authority_host: str = "https://login.microsoftonline.com"
+    graph_url: str = "https://graph.microsoft.com/v1.0"
+
+    def client_secret(self) -> str | None:
+        return os.environ.get(self.client_secret_env) if self.client_secret_env else None
+
+
+@dataclass(frozen=True)
+class EwsSettings:
+    """Exchange Web Services for on-premises Exchange Server (exchangelib)."""
+
+    server: str  # e.g. mail.council.gov.uk (autodiscover is off unless autodiscover = true)
+    username: str  # e.g. COUNCIL\\svc-iro-mailbot or svc-iro-mailbot@council.gov.uk
+    primary_smtp_address: str  # the shared mailbox
+    password_env: str | None = None
+    auth_type: str = "ntlm"  # ntlm | basic | oauth
+    access_type: str = "delegate"  # delegate | impersonation
+    autodiscover: bool = False
+    folder: str = "Inbox"
+    processed_folder: str | None = None
+    attention_folder: str | None = None
+    verify_tls: bool = True
+
+    def password(self) -> str | None:
         return os.environ.get(self.password_env) if self.password_env else None
 
 
@@ -76,6 +118,8 @@ class MailboxSettings:
     address: str = "iro-escalations@example.gov.uk"
     maildir: Path = Path("var/mailbox")
     imap: ImapSettings | None = None
+    graph: GraphSettings | None = None
+    ews: EwsSettings | None = None
     poll_seconds: int = 60
 
 
@@ -87,6 +131,7 @@ class SmtpSettings:
     username: str | None = None  # no username: no AUTH (a relay that trusts the host)
     password_env: str | None = None
     timeout: int = 30
+    auth: str = "password"  # or "xoauth2": a token from the [mailbox.graph] app registration (Exchange Online)
 
     def password(self) -> str | None:
         return os.environ.get(self.password_env) if self.password_env else None
@@ -349,14 +394,76 @@ def _mailbox(root: _Table, base: Path) -> MailboxSettings:
             processed_folder=imap_t.text("processed_folder", None, example="Processed"),
             attention_folder=imap_t.text("attention_folder", None, example="Needs attention"),
             idle=imap_t.boolean("idle", True),
+            auth=imap_t.text("auth", "password", example="xoauth2", choices=AUTH),
         )
         imap_t.finish()
     elif transport == "imap":
         raise t.error("imap", "is required when transport = \"imap\"",
                       "add a [mailbox.imap] table with host, username and password_env")
+    graph = _graph(t, address, base)
+    if graph is None and (transport == "graph" or (imap is not None and imap.auth == "xoauth2")):
+        raise t.error("graph", "is required for " + ('transport = "graph"' if transport == "graph" else
+                                                       'imap.auth = "xoauth2"'),
+                      "add a [mailbox.graph] table with tenant_id, client_id and client_secret_env (see "
+                      "docs/microsoft-365.md)")
+    ews = _ews(t, address)
+    if ews is None and transport == "ews":
+        raise t.error("ews", 'is required when transport = "ews"',
+                      "add a [mailbox.ews] table with server, username and password_env")
     t.finish()
-    return MailboxSettings(transport=transport, address=address.lower(), maildir=maildir, imap=imap,
-                           poll_seconds=poll)
+    return MailboxSettings(transport=transport, address=address.lower(), maildir=maildir, imap=imap, graph=graph,
+                           ews=ews, poll_seconds=poll)
+
+
+def _graph(t: _Table, address: str, base: Path) -> GraphSettings | None:
+    g = t.table("graph")
+    if g is None:
+        return None
+    cert = g.text("certificate_path", None, example="certs/iro-mailbot.pem")
+    settings = GraphSettings(
+        tenant_id=g.text("tenant_id", example="00000000-0000-0000-0000-000000000000"),
+        client_id=g.text("client_id", example="00000000-0000-0000-0000-000000000000"),
+        user=g.text("user", address, example=address).lower(),
+        client_secret_env=g.text("client_secret_env", None, example="MAILBOT_GRAPH_SECRET"),
+        certificate_path=base / cert if cert else None,
+        certificate_thumbprint=g.text("certificate_thumbprint", None, example="A1B2C3..."),
+        folder=g.text("folder", "Inbox", example="Inbox"),
+        processed_folder=g.text("processed_folder", None, example="Processed"),
+        attention_folder=g.text("attention_folder", None, example="Needs attention"),
+        authority_host=g.text("authority_host", "https://login.microsoftonline.com",
+                              example="https://login.microsoftonline.com"),
+        graph_url=g.text("graph_url", "https://graph.microsoft.com/v1.0", example="https://graph.microsoft.com/v1.0"),
+    )
+    if not settings.client_secret_env and not settings.certificate_path:
+        raise g.error("client_secret_env", "nor certificate_path is set",
+                      'name the environment variable holding the client secret, e.g. "MAILBOT_GRAPH_SECRET", or '
+                      "give certificate_path and certificate_thumbprint")
+    if settings.certificate_path and not settings.certificate_thumbprint:
+        raise g.error("certificate_thumbprint", "is required with certificate_path",
+                      "copy the thumbprint Entra ID shows for the uploaded certificate")
+    g.finish()
+    return settings
+
+
+def _ews(t: _Table, address: str) -> EwsSettings | None:
+    e = t.table("ews")
+    if e is None:
+        return None
+    settings = EwsSettings(
+        server=e.text("server", example="mail.council.gov.uk"),
+        username=e.text("username", example="svc-iro-mailbot@council.gov.uk"),
+        primary_smtp_address=e.text("primary_smtp_address", address, example=address).lower(),
+        password_env=e.text("password_env", None, example="MAILBOT_EWS_PASSWORD"),
+        auth_type=e.text("auth_type", "ntlm", example="ntlm", choices=("ntlm", "basic", "oauth")),
+        access_type=e.text("access_type", "delegate", example="delegate", choices=("delegate", "impersonation")),
+        autodiscover=e.boolean("autodiscover", False),
+        folder=e.text("folder", "Inbox", example="Inbox"),
+        processed_folder=e.text("processed_folder", None, example="Processed"),
+        attention_folder=e.text("attention_folder", None, example="Needs attention"),
+        verify_tls=e.boolean("verify_tls", True),
+    )
+    e.finish()
+    return settings
 
 
 def _store(root: _Table, base: Path) -> StoreSettings:
@@ -426,7 +533,7 @@ def _directory(root: _Table, base: Path) -> DirectorySettings:
     return DirectorySettings(people=tuple(people), qa_managers=qa, iro_team_managers=iro_tms, csv_path=csv_path)
 
 
-OUT_TRANSPORTS = ("maildir", "smtp")
+OUT_TRANSPORTS = ("maildir", "smtp", "graph", "ews")
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
 
@@ -452,6 +559,7 @@ def _mail_out(root: _Table, base: Path) -> MailOutSettings:
             username=smtp_t.text("username", None, example="iro-escalations@council.gov.uk"),
             password_env=smtp_t.text("password_env", None, example="MAILBOT_SMTP_PASSWORD"),
             timeout=smtp_t.integer("timeout", 30, 1, 600, unit="seconds"),
+            auth=smtp_t.text("auth", "password", example="xoauth2", choices=AUTH),
         )
         if smtp.username and not smtp.password_env:
             raise smtp_t.error("password_env", "is required when username is set",
@@ -496,6 +604,12 @@ def parse_config(data: Mapping[str, Any], *, source: str = "config", base: Path 
     store = _store(root, base)
     directory = _directory(root, base)
     mail_out = _mail_out(root, base)
+    if mail_out.transport in ("graph", "ews") and getattr(mailbox, mail_out.transport) is None:
+        raise ConfigError(f"{source}: mail_out.transport: \"{mail_out.transport}\" sends through the mailbox's "
+                          f"connection — add a [mailbox.{mail_out.transport}] table (see config.example.toml)")
+    if mail_out.smtp is not None and mail_out.smtp.auth == "xoauth2" and mailbox.graph is None:
+        raise ConfigError(f"{source}: mail_out.smtp.auth: \"xoauth2\" takes its token from the app registration "
+                          "— add a [mailbox.graph] table with tenant_id, client_id and client_secret_env")
     service = _service(root)
     log_t = root.table("logging")
     level = "INFO"
