@@ -1,0 +1,100 @@
+"""The service around the jobs: catch-up after downtime (once, not a burst), the scheduler's jobs, templates."""
+
+from __future__ import annotations
+
+import mailbox
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from mailbot.config import Config, parse_config
+from mailbot.service import Service
+from tests.mailfactory import BOT, IRO, QA, SM, TM, Thread, outlook_escalation
+
+SUBJECT = "Action - Level 1 escalation - Jane Doe - MOSAIC 123456 - response by 01/12/2026"
+
+
+class Clock:
+    def __init__(self, now: datetime) -> None:
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+def make_config(tmp_path: Path, **mail_out: object) -> Config:
+    return parse_config(
+        {
+            "council": {"name": "Example Council", "domains": ["example.test"]},
+            "mailbox": {"address": BOT, "maildir": "in"},
+            "mail_out": {"maildir": "sent", **mail_out},
+            "store": {"url": "sqlite:///bot.db"},
+            "directory": {"qa_managers": [QA], "people": [
+                {"email": TM, "name": "Tom Manager", "role": "Team Manager", "reports_to": SM},
+                {"email": SM, "name": "Sara Service", "role": "Service Manager"},
+            ]},
+        },
+        source="test", base=tmp_path,
+    )
+
+
+def sent(tmp_path: Path) -> list[str]:
+    return sorted(str(m["X-IRO-Mailbot-Key"]) for m in mailbox.Maildir(tmp_path / "sent", create=False))
+
+
+@pytest.fixture()
+def clock() -> Clock:
+    return Clock(datetime(2026, 11, 24, 9, 15, tzinfo=UTC))
+
+
+def test_last_digest_moment(tmp_path: Path, clock: Clock) -> None:
+    service = Service(make_config(tmp_path), clock=clock)
+    london = service.last_digest_moment
+    assert london(datetime(2026, 11, 30, 8, 0, tzinfo=UTC)).isoformat() == "2026-11-30T08:00:00+00:00"
+    assert london(datetime(2026, 11, 30, 7, 59, tzinfo=UTC)).isoformat() == "2026-11-23T08:00:00+00:00"
+    assert london(datetime(2026, 12, 3, 12, 0, tzinfo=UTC)).isoformat() == "2026-11-30T08:00:00+00:00"
+    # summer time: Monday 08:00 London is 07:00 UTC
+    assert london(datetime(2027, 6, 7, 7, 30, tzinfo=UTC)).isoformat() == "2027-06-07T08:00:00+01:00"
+
+
+def test_catch_up_after_downtime_sends_one_digest_and_one_chaser(tmp_path: Path, clock: Clock) -> None:
+    service = Service(make_config(tmp_path), clock=clock)
+    service.ingestor.ingest(outlook_escalation(Thread(SUBJECT), subject=SUBJECT, when=clock.now))
+    # the bot was down from Tuesday until the next Wednesday: the Monday digest and both chasers were missed
+    clock.now = datetime(2026, 12, 2, 8, 30, tzinfo=UTC)  # before working hours: the digest only
+    service.catch_up()
+    assert sent(tmp_path) == ["digest.week.2026-11-29"]
+    clock.now = datetime(2026, 12, 2, 10, 0, tzinfo=UTC)
+    service.catch_up()
+    service.catch_up()
+    # one catch-up: the escalation (the due date passed), not a burst of the missed chasers; the digest once
+    assert sent(tmp_path) == ["ESC-0001.L1.escalate", "digest.week.2026-11-29"]
+
+
+def test_scheduler_has_the_three_jobs_coalescing(tmp_path: Path, clock: Clock) -> None:
+    service = Service(make_config(tmp_path), clock=clock)
+    scheduler = service.start_scheduler()
+    try:
+        jobs = {job.id: job for job in scheduler.get_jobs()}
+        assert set(jobs) == {"tick", "send", "digest"}
+        assert all(job.coalesce and job.max_instances == 1 for job in jobs.values())
+        assert str(jobs["digest"].trigger).startswith("cron[day_of_week='mon', hour='8', minute='0'")
+        assert jobs["tick"].trigger.interval.total_seconds() == 5 * 60
+    finally:
+        service.close()
+    assert not scheduler.running
+
+
+def test_templates_can_be_overridden_from_a_folder(tmp_path: Path, clock: Clock) -> None:
+    folder = tmp_path / "templates"
+    folder.mkdir()
+    (folder / "chaser.txt.j2").write_text("Dear {{ manager_name }}, {{ ref }} is due {{ due | long_date }}. "
+                                          "Regards, {{ council }}\n", encoding="utf-8")
+    service = Service(make_config(tmp_path, templates="templates"), clock=clock)
+    service.ingestor.ingest(outlook_escalation(Thread(SUBJECT), subject=SUBJECT, when=clock.now))
+    service.tick(datetime(2026, 11, 27, 10, 0, tzinfo=UTC))
+    [mail] = list(mailbox.Maildir(tmp_path / "sent", create=False))
+    text = mail.get_payload()[0].get_payload(decode=True).decode()
+    assert text == "Dear Tom Manager, ESC-0001 is due Tuesday 1 December 2026. Regards, Example Council\n"
+    assert IRO in str(mail["Cc"])
