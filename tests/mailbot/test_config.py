@@ -156,3 +156,49 @@ def test_file_errors(tmp_path: Path) -> None:
 
 def test_example_is_plain_toml() -> None:
     tomllib.loads((ROOT / "config.example.toml").read_text(encoding="utf-8"))
+
+
+GRAPH = {"tenant_id": "t", "client_id": "c", "client_secret_env": "MAILBOT_GRAPH_SECRET"}
+BOX = {"address": "iro@hullcc.gov.uk"}
+
+
+@pytest.mark.parametrize(
+    ("data", "expected"),
+    [
+        (_with(mailbox={**BOX, "transport": "graph"}), "mailbox.graph: is required for transport = \"graph\""),
+        (_with(mailbox={**BOX, "transport": "graph", "graph": {"tenant_id": "t", "client_id": "c"}}),
+         "mailbox.graph.client_secret_env: nor certificate_path is set"),
+        (_with(mailbox={**BOX, "transport": "graph", "graph": {**GRAPH, "certificate_path": "a.pem"}}),
+         "mailbox.graph.certificate_thumbprint: is required with certificate_path"),
+        (_with(mailbox={**BOX, "transport": "ews"}), "mailbox.ews: is required when transport = \"ews\""),
+        (_with(mailbox={**BOX, "transport": "ews", "ews": {"server": "x", "username": "u", "auth_type": "kerberos"}}),
+         "mailbox.ews.auth_type: 'kerberos' is not one of"),
+        (_with(mailbox={**BOX, "imap": {"host": "h", "username": "u", "auth": "xoauth2"}}),
+         "mailbox.graph: is required for imap.auth = \"xoauth2\""),
+        (_with(mailbox=BOX, mail_out={"transport": "graph"}), "mail_out.transport: \"graph\" sends through"),
+        (_with(mail_out={"transport": "smtp"}), "mail_out.smtp: is required when transport = \"smtp\""),
+        (_with(mail_out={"transport": "smtp", "smtp": {"host": "h", "username": "u"}}),
+         "mail_out.smtp.password_env: is required when username is set"),
+        (_with(mail_out={"transport": "smtp", "smtp": {"host": "h", "auth": "xoauth2"}}),
+         "mail_out.smtp.auth: \"xoauth2\" takes its token from the app registration"),
+        (_with(service={"digest_day": "monday"}), "service.digest_day: 'monday' is not one of"),
+        (_with(service={"digest_time": "8am"}), "service.digest_time: '8am' is not a time of day"),
+        (_with(service={"tick_minutes": 0}), "service.tick_minutes: must be a whole number"),
+    ],
+)
+def test_mail_out_service_and_microsoft_errors(data: dict, expected: str) -> None:
+    assert expected in _error(data)
+
+
+def test_graph_and_ews_settings(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MAILBOT_GRAPH_SECRET", "s3cret")
+    cfg = parse_config(_with(mailbox={**BOX, "transport": "graph", "graph": GRAPH}, mail_out={"transport": "graph"}),
+                       source="config.toml", base=Path("/srv"))
+    assert cfg.mailbox.graph is not None
+    assert (cfg.mailbox.graph.user, cfg.mailbox.graph.client_secret()) == ("iro@hullcc.gov.uk", "s3cret")
+    ews = parse_config(_with(mailbox={**BOX, "transport": "ews", "ews": {"server": "mail.hullcc.gov.uk",
+                                                                           "username": "HULL\\svc"}}),
+                       source="config.toml", base=Path("/srv")).mailbox.ews
+    assert ews is not None
+    assert (ews.primary_smtp_address, ews.auth_type, ews.access_type, ews.autodiscover) == (
+        "iro@hullcc.gov.uk", "ntlm", "delegate", False)
