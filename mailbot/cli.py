@@ -213,9 +213,12 @@ def policy_list() -> None:
 
 @cli.command("check-config")
 @click.argument("file", type=click.Path(dir_okay=False))
+@click.option("--connect", is_flag=True, help="Also try the database, the mailbox and the mail server (sends nothing).")
 @friendly
-def check_config(file: str) -> None:
-    """Validate a configuration FILE; print what it sets up, or one line naming the key and the fix."""
+def check_config(file: str, connect: bool) -> None:
+    """Validate a configuration FILE; print what it sets up, or one line naming the key and the fix.
+
+    With --connect, also try each connection and say in plain words what works and what is missing."""
     cfg = load_config(file)
     click.echo(f"{file}: OK")
     click.echo(f"  council: {cfg.council_name} (mail only to: {', '.join(cfg.domains)})")
@@ -224,7 +227,9 @@ def check_config(file: str) -> None:
     cal = cfg.calendar
     click.echo(f"  calendar: {cal.region}, {len(cal.closures)} local closure day(s)")
     mb = cfg.mailbox
-    where = mb.maildir if mb.transport == "maildir" else (mb.imap.host if mb.imap else "?")
+    where = {"maildir": str(mb.maildir), "imap": mb.imap.host if mb.imap else "?",
+             "graph": f"Microsoft Graph, {mb.graph.user}" if mb.graph else "?",
+             "ews": mb.ews.server if mb.ews else "?"}.get(mb.transport, "?")
     click.echo(f"  mailbox: {mb.address} via {mb.transport} ({where})")
     click.echo(f"  store: {_safe_url(cfg.store.url)}; closed records kept {cfg.store.retention_days} days")
     d = cfg.directory
@@ -234,6 +239,14 @@ def check_config(file: str) -> None:
         problems.append(f"environment variable {mb.imap.password_env} (mailbox.imap.password_env) is not set")
     for line in problems:
         click.echo(f"  warning: {line}")
+    if connect:
+        from .connect import check_all
+
+        checks = check_all(cfg)
+        for check in checks:
+            click.echo(check.line())
+        if not all(c.ok for c in checks):
+            sys.exit(1)
 
 
 def _safe_url(url: str) -> str:
