@@ -10,44 +10,23 @@ import json
 import logging
 import os
 import sys
-from collections.abc import Callable
 from datetime import date, datetime
-from functools import wraps
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import click
 
 from parsers.subject import parse_subject
 from rules.calendar import REGIONS, WorkingCalendar
-from rules.errors import RulesError
 from rules.policy import Policy, policy_to_mapping
 from rules.presets import PRESETS
 
+from .cli_support import fail, friendly
 from .config import Config, embedded_default, load_config
-from .errors import MailbotError
 from .policy_view import policy_table
 
-F = TypeVar("F", bound=Callable[..., Any])
-
-
-def _fail(message: str) -> None:
-    click.echo(f"mailbot: error: {message}", err=True)
-    sys.exit(2)
-
-
-def friendly(func: F) -> F:
-    """Turn the project's own exceptions into one line and exit status 2."""
-
-    @wraps(func)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return func(*args, **kwargs)
-        except (MailbotError, RulesError) as exc:
-            _fail(str(exc))
-
-    return wrapper  # type: ignore[return-value]
+_fail = fail
 
 
 def _iso_date(ctx: click.Context | None, param: click.Parameter | None, value: str | None) -> date | None:

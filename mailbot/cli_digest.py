@@ -15,42 +15,20 @@ delivers it on its next round.
 
 from __future__ import annotations
 
-import sys
-from collections.abc import Callable
 from datetime import UTC, date, datetime
-from functools import wraps
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import click
 
 from rules.digest import PERIODS
-from rules.errors import RulesError
 
+from .cli_support import fail as _fail
+from .cli_support import friendly as _friendly
 from .config import Config
-from .errors import MailbotError
 
 LONDON = ZoneInfo("Europe/London")
-F = TypeVar("F", bound=Callable[..., Any])
-
-
-def _fail(message: str) -> None:
-    click.echo(f"mailbot: error: {message}", err=True)
-    sys.exit(2)
-
-
-def _friendly(func: F) -> F:
-    """The project's own exceptions become one line and exit status 2 (as ``mailbot.cli.friendly``)."""
-
-    @wraps(func)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return func(*args, **kwargs)
-        except (MailbotError, RulesError) as exc:
-            _fail(str(exc))
-
-    return wrapper  # type: ignore[return-value]
 
 
 def _config(ctx: click.Context) -> Config:
