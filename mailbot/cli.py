@@ -424,6 +424,24 @@ def send_cmd(ctx: click.Context) -> None:
                f"refused {len(report.refused)}" + (f" (server: {report.server_error})" if report.server_error else ""))
 
 
+@cli.command("purge")
+@click.option("--dry-run", is_flag=True, help="Count what would go; delete nothing.")
+@click.pass_context
+@friendly
+def purge_cmd(ctx: click.Context, dry_run: bool) -> None:
+    """Delete closed escalations and unmatched mail past their retention (the service does it nightly)."""
+    cfg = _config(ctx)
+    service = _service(ctx)
+    try:
+        report = service.purge(ctx.obj.get("now"), dry_run=dry_run)
+    finally:
+        service.close()
+    verb = "would be deleted" if dry_run else "deleted"
+    click.echo(f"{report.escalations} closed escalation(s) older than {cfg.store.retention_days} days and "
+               f"{report.unmatched_messages} unmatched mail(s) older than {cfg.store.unmatched_retention_days} days "
+               f"{verb} ({report.total} rows in all)")
+
+
 # ------------------------------------------------------------------------------------------ run
 
 

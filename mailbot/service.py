@@ -15,6 +15,7 @@ from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
 from store.models import OutboxMail
+from store.retention import PurgeReport, purge
 from store.uow import Store
 
 from .config import DAYS, Config
@@ -114,6 +115,19 @@ class Service:
         self.send_pending()
         return row
 
+    def purge(self, now: datetime | None = None, *, dry_run: bool = False) -> PurgeReport:
+        """Forget closed escalations older than ``store.retention_days`` and unmatched mail older than
+        ``store.unmatched_retention_days`` (children's data is kept no longer than it is needed)."""
+        now = now or self.clock()
+        with self.store.unit_of_work() as uow:
+            report = purge(uow, now - timedelta(days=self.config.store.retention_days),
+                           now - timedelta(days=self.config.store.unmatched_retention_days))
+            if dry_run:
+                uow.rollback()
+            else:
+                uow.commit()
+        return report
+
     def last_digest_moment(self, now: datetime) -> datetime:
         """The latest scheduled weekly digest moment at or before ``now`` (London wall time)."""
         local = now.astimezone(LONDON)
@@ -152,6 +166,8 @@ class Service:
                                                      minute=svc.digest_time.minute, timezone=LONDON),
                           args=("digest", self.digest), id="digest", name="weekly digest",
                           misfire_grace_time=6 * 3600)
+        scheduler.add_job(self._guarded, CronTrigger(hour=2, minute=30, timezone=LONDON), args=("purge", self.purge),
+                          id="purge", name="retention purge", misfire_grace_time=12 * 3600)
         scheduler.start()
         self._scheduler = scheduler
         return scheduler

@@ -72,12 +72,12 @@ def test_catch_up_after_downtime_sends_one_digest_and_one_chaser(tmp_path: Path,
     assert sent(tmp_path) == ["ESC-0001.L1.escalate", "digest.week.2026-11-29"]
 
 
-def test_scheduler_has_the_three_jobs_coalescing(tmp_path: Path, clock: Clock) -> None:
+def test_scheduler_has_its_jobs_coalescing(tmp_path: Path, clock: Clock) -> None:
     service = Service(make_config(tmp_path), clock=clock)
     scheduler = service.start_scheduler()
     try:
         jobs = {job.id: job for job in scheduler.get_jobs()}
-        assert set(jobs) == {"tick", "send", "digest"}
+        assert set(jobs) == {"tick", "send", "digest", "purge"}
         assert all(job.coalesce and job.max_instances == 1 for job in jobs.values())
         assert str(jobs["digest"].trigger).startswith("cron[day_of_week='mon', hour='8', minute='0'")
         assert jobs["tick"].trigger.interval.total_seconds() == 5 * 60
@@ -98,3 +98,24 @@ def test_templates_can_be_overridden_from_a_folder(tmp_path: Path, clock: Clock)
     text = mail.get_payload()[0].get_payload(decode=True).decode()
     assert text == "Dear Tom Manager, ESC-0001 is due Tuesday 1 December 2026. Regards, Example Council\n"
     assert IRO in str(mail["Cc"])
+
+
+def test_retention_purge_forgets_closed_records_after_the_retention(tmp_path: Path, clock: Clock) -> None:
+    service = Service(make_config(tmp_path), clock=clock)
+    thread = Thread(SUBJECT)
+    service.ingestor.ingest(outlook_escalation(thread, subject=SUBJECT, when=clock.now))
+    from tests.mailfactory import plain_reply
+
+    service.ingestor.ingest(plain_reply(thread, sender=IRO, to=[TM], cc=[BOT], text="Resolved - plan agreed",
+                                        when=clock.now))
+    with service.store.unit_of_work() as uow:
+        assert uow.escalations.get("ESC-0001").status == "closed"
+    later = datetime(2028, 11, 23, tzinfo=UTC)  # 730 days less a day: kept
+    assert service.purge(later, dry_run=False).escalations == 0
+    report = service.purge(datetime(2028, 11, 25, tzinfo=UTC), dry_run=True)
+    assert report.escalations == 1 and report.messages >= 2
+    with service.store.unit_of_work() as uow:
+        assert uow.escalations.get("ESC-0001") is not None  # a dry run deletes nothing
+    service.purge(datetime(2028, 11, 25, tzinfo=UTC))
+    with service.store.unit_of_work() as uow:
+        assert uow.escalations.get("ESC-0001") is None
