@@ -342,6 +342,14 @@ def open_sender(config: Config) -> MailSender:
                               "with host (and username, password_env if the server needs a login)")
         from .transports.smtp import SmtpSender
 
+        if smtp.auth == "xoauth2":
+            if config.mailbox.graph is None:
+                raise ConfigError('mail_out.smtp.auth: "xoauth2" needs a [mailbox.graph] app registration')
+            from .transports.msauth import TokenProvider
+
+            tokens = TokenProvider(config.mailbox.graph)
+            return SmtpSender(smtp.host, smtp.port, smtp.security, username=smtp.username or config.mailbox.address,
+                              oauth2_token_provider=tokens.imap_smtp_token, timeout=smtp.timeout)
         password = None
         if smtp.username:
             password = smtp.password()

@@ -54,6 +54,15 @@ def open_source(config: Config) -> MailSource:
         from .transports.imap import ImapSource
 
         imap = mb.imap
+        if imap.auth == "xoauth2":
+            if mb.graph is None:
+                raise MailbotError('mailbox.imap.auth: "xoauth2" needs a [mailbox.graph] app registration')
+            from .transports.msauth import TokenProvider
+
+            tokens = TokenProvider(mb.graph)
+            return ImapSource(imap.host, imap.port, imap.username, oauth2_token_provider=tokens.imap_smtp_token,
+                              security=imap.security, folder=imap.folder, processed_folder=imap.processed_folder,
+                              attention_folder=imap.attention_folder)
         password = imap.password()
         if password is None:
             raise MailbotError(

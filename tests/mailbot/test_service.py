@@ -119,3 +119,27 @@ def test_retention_purge_forgets_closed_records_after_the_retention(tmp_path: Pa
     service.purge(datetime(2028, 11, 25, tzinfo=UTC))
     with service.store.unit_of_work() as uow:
         assert uow.escalations.get("ESC-0001") is None
+
+
+def test_exchange_online_imap_and_smtp_take_xoauth2_tokens_from_the_app_registration(tmp_path: Path) -> None:
+    from mailbot.sending import open_sender
+    from mailbot.service import open_source
+    from mailbot.transports.imap import ImapSource
+    from mailbot.transports.msauth import TokenProvider
+    from mailbot.transports.smtp import SmtpSender
+
+    config = parse_config({
+        "council": {"name": "Example Council", "domains": ["example.test"]},
+        "mailbox": {"transport": "imap", "address": BOT,
+                    "imap": {"host": "outlook.office365.com", "username": BOT, "auth": "xoauth2"},
+                    "graph": {"tenant_id": "t", "client_id": "c", "client_secret_env": "UNSET_FOR_THIS_TEST"}},
+        "mail_out": {"transport": "smtp", "smtp": {"host": "smtp.office365.com", "auth": "xoauth2"}},
+    }, source="test", base=tmp_path)
+    source = open_source(config)
+    assert isinstance(source, ImapSource) and source._password is None
+    provider = source._token_provider
+    assert getattr(provider, "__self__", None).__class__ is TokenProvider
+    assert getattr(provider, "__func__", None) is TokenProvider.imap_smtp_token
+    sender = open_sender(config)
+    assert isinstance(sender, SmtpSender)
+    assert (sender.host, sender.port, sender.security) == ("smtp.office365.com", 587, "starttls")
