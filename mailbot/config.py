@@ -100,7 +100,7 @@ class EwsSettings:
     username: str  # e.g. COUNCIL\\svc-iro-mailbot or svc-iro-mailbot@council.gov.uk
     primary_smtp_address: str  # the shared mailbox
     password_env: str | None = None
-    auth_type: str = "ntlm"  # ntlm | basic | oauth
+    auth_type: str = "ntlm"  # ntlm | basic (over TLS)
     access_type: str = "delegate"  # delegate | impersonation
     autodiscover: bool = False
     folder: str = "Inbox"
@@ -454,7 +454,7 @@ def _ews(t: _Table, address: str) -> EwsSettings | None:
         username=e.text("username", example="svc-iro-mailbot@council.gov.uk"),
         primary_smtp_address=e.text("primary_smtp_address", address, example=address).lower(),
         password_env=e.text("password_env", None, example="MAILBOT_EWS_PASSWORD"),
-        auth_type=e.text("auth_type", "ntlm", example="ntlm", choices=("ntlm", "basic", "oauth")),
+        auth_type=e.text("auth_type", "ntlm", example="ntlm", choices=("ntlm", "basic")),
         access_type=e.text("access_type", "delegate", example="delegate", choices=("delegate", "impersonation")),
         autodiscover=e.boolean("autodiscover", False),
         folder=e.text("folder", "Inbox", example="Inbox"),

@@ -25,6 +25,15 @@ class Check:
         return f"{'ok' if self.ok else 'missing'}: {self.what}: {self.detail}"
 
 
+def _line(what: str, line: str) -> Check:
+    """A transport's own check line ("ok   folder: …", "FAILED login: …", "missing: …", "note: …") as a Check."""
+    status, _, rest = line.strip().partition(" ")
+    status = status.rstrip(":").lower()
+    if status in ("ok", "failed", "missing", "note", "info"):
+        return Check(what, status not in ("failed", "missing"), rest.strip())
+    return Check(what, True, line.strip())
+
+
 def _guard(what: str, probe: Callable[[], list[Check]]) -> list[Check]:
     try:
         return probe()
@@ -93,8 +102,9 @@ def check_mailbox(config: Config) -> list[Check]:
     if mb.transport == "graph" and mb.graph is not None:
         from .transports import graph
 
-        return _guard(what, lambda: [Check(what, not line.startswith("missing"), line.split(": ", 1)[-1])
-                                     for line in graph.check(graph.client_from_settings(mb.graph))])
+        graph_settings = mb.graph
+        return _guard(what, lambda: [_line(what, line)
+                                     for line in graph.check(graph.client_from_settings(graph_settings))])
     if mb.transport == "ews" and mb.ews is not None:
         ews_settings = mb.ews
         lines = _env(what, ews_settings.password_env, "mailbox.ews.password_env")
@@ -104,7 +114,9 @@ def check_mailbox(config: Config) -> list[Check]:
 
         def probe_ews() -> list[Check]:
             account = ews.open_account(ews_settings, ews_settings.password())
-            return [Check(what, not line.startswith("missing"), line.split(": ", 1)[-1]) for line in ews.check(account)]
+            lines = ews.check(account, ews_settings.folder,
+                              [ews_settings.processed_folder, ews_settings.attention_folder])
+            return [_line(what, line) for line in lines]
 
         return lines + _guard(what, probe_ews)
     return [Check(what, False, "not configured")]

@@ -378,8 +378,10 @@ class Ingestor:
             return
         if self.may_command(esc, sender) and self._set_addressee(uow, esc, msg, reading):
             return
-        if sender == esc.iro_email:
-            uow.events.append("message", escalation=esc, message=msg, actor=sender)
+        directory = self.config.directory
+        if sender == esc.iro_email or sender in directory.qa_managers or sender in directory.iro_team_managers:
+            # the IRO's or a QA manager's words without a command: part of the record, not the manager's response
+            uow.events.append("message", escalation=esc, message=msg, actor=sender or "unknown")
             return
         intent = read_response(text, day)
         stage = esc.current_stage

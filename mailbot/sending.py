@@ -360,6 +360,19 @@ def open_sender(config: Config) -> MailSender:
                 )
         return SmtpSender(smtp.host, smtp.port, smtp.security, username=smtp.username, password=password,
                           timeout=smtp.timeout)
+    if out.transport == "graph" and config.mailbox.graph is not None:
+        from .transports.graph import GraphSender, client_from_settings
+
+        return GraphSender(client_from_settings(config.mailbox.graph))
+    if out.transport == "ews" and config.mailbox.ews is not None:
+        from .transports.ews import EwsSender, open_account
+
+        ews = config.mailbox.ews
+        password = ews.password()
+        if password is None:
+            raise MailbotError(f"mailbox.ews.password_env: the environment variable {ews.password_env or '(not named)'}"
+                               " is not set — export it with the service account's password before starting")
+        return EwsSender(open_account(ews, password))
     raise ConfigError(f"mail_out.transport: {out.transport!r} is not available in this version — "
                       'use "maildir" or "smtp"')
 

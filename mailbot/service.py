@@ -25,6 +25,7 @@ from .ingest import Ingestor, IngestResult
 from .sending import Deliverer, DeliveryReport, open_sender
 from .tick import Ticker, TickItem
 from .transports.base import MailSource, TransportError
+from .transports.outbound import MailSender
 
 log = logging.getLogger(__name__)
 
@@ -72,6 +73,23 @@ def open_source(config: Config) -> MailSource:
         return ImapSource(imap.host, imap.port, imap.username, password=password, security=imap.security,
                           folder=imap.folder, processed_folder=imap.processed_folder,
                           attention_folder=imap.attention_folder)
+    if mb.transport == "graph" and mb.graph is not None:
+        from .transports.graph import GraphSource, client_from_settings
+
+        g = mb.graph
+        return GraphSource(client_from_settings(g), folder=g.folder, processed_folder=g.processed_folder,
+                           attention_folder=g.attention_folder)
+    if mb.transport == "ews" and mb.ews is not None:
+        from .transports.ews import EwsSource, open_account
+
+        ews = mb.ews
+        password = ews.password()
+        if password is None:
+            raise MailbotError(
+                f"mailbox.ews.password_env: the environment variable {ews.password_env or '(not named)'} "
+                "is not set — export it with the service account's password before starting"
+            )
+        return EwsSource(open_account(ews, password), ews.folder, ews.processed_folder, ews.attention_folder)
     raise MailbotError(f"mailbox.transport: {mb.transport!r} is not available in this version")
 
 
@@ -83,7 +101,7 @@ class Service:
     """Owns the store and the source; ``poll_once`` and ``run_forever`` are what the CLI calls."""
 
     def __init__(self, config: Config, *, store: Store | None = None, source: MailSource | None = None,
-                 clock: Callable[[], datetime] = utc_now) -> None:
+                 sender: MailSender | None = None, clock: Callable[[], datetime] = utc_now) -> None:
         self.config = config
         self.store = store or open_store(config, clock=clock)
         self._source = source
@@ -91,6 +109,7 @@ class Service:
         self.ingestor = Ingestor(self.store, config, clock)
         self.ticker = Ticker(self.store, config)
         self._deliverer: Deliverer | None = None
+        self._sender = sender
         self._stop = threading.Event()
         self._waiting = False
         self._scheduler: BackgroundScheduler | None = None
@@ -98,7 +117,7 @@ class Service:
     @property
     def deliverer(self) -> Deliverer:
         if self._deliverer is None:
-            self._deliverer = Deliverer(self.store, open_sender(self.config), clock=self.clock,
+            self._deliverer = Deliverer(self.store, self._sender or open_sender(self.config), clock=self.clock,
                                         allows=self.config.allows_address,
                                         max_attempts=self.config.mail_out.max_attempts)
         return self._deliverer

@@ -58,6 +58,8 @@ from exchangelib.items import ALWAYS_OVERWRITE, ID_ONLY
 from exchangelib.properties import ItemId, Mailbox
 from exchangelib.protocol import NoVerifyHTTPAdapter
 from exchangelib.services import CreateFolder, SyncFolderItems
+from exchangelib.services.sync_folder_hierarchy import SyncFolder
+from exchangelib.util import MNS
 from exchangelib.version import EXCHANGE_2016
 
 from .base import (
@@ -110,6 +112,16 @@ _PERMANENT_SEND = (
     ews_errors.ErrorInvalidRequest,
     ews_errors.ErrorSubmissionQuotaExceeded,
 )
+
+
+class _SyncFolderItems(SyncFolderItems):
+    """SyncFolderItems that raises the server's error (e.g. ErrorInvalidSyncStateData) for an error response:
+    exchangelib reads SyncState before looking at the response class, and an error response has none."""
+
+    def _get_element_container(self, message: Any, name: Any = None) -> Any:
+        if message.find(f"{{{MNS}}}SyncState") is None:
+            return super(SyncFolder, self)._get_element_container(message=message, name=name)
+        return super()._get_element_container(message=message, name=name)
 
 
 class _Patient(FaultTolerance):
@@ -425,7 +437,7 @@ class EwsSource:
             state = new_state
 
     def _sync_page(self, folder: BaseFolder, state: str, size: int) -> tuple[str, bool, list[tuple[str, str]]]:
-        svc = SyncFolderItems(account=self.account)
+        svc = _SyncFolderItems(account=self.account)
         changes = list(svc.call(folder=folder, shape=ID_ONLY, additional_fields=set(), sync_state=state or None,
                                 ignore=None, max_changes_returned=size, sync_scope=None))
         created: list[tuple[str, str]] = []

@@ -10,8 +10,9 @@ drops the cached tokens first (after Graph answered 401).
 msal talks HTTP through :class:`MsalHttpxClient`, a small ``requests``-like adapter over :mod:`httpx`, so the
 whole bot uses one HTTP stack (proxies from the environment, one set of timeouts) and tests mock it with respx.
 msal first reads the tenant's OpenID configuration
-(``{authority_host}/{tenant_id}/v2.0/.well-known/openid-configuration``; no instance discovery for the
-well-known Microsoft hosts), then posts to its token endpoint.
+(``{authority_host}/{tenant_id}/v2.0/.well-known/openid-configuration``), then posts to its token endpoint.
+Instance discovery is off (``authority_host`` is configured, so msal need not ask login.microsoftonline.com for
+host aliases: dropping cached tokens would otherwise make that call).
 
 Errors are :class:`~mailbot.transports.base.TransportAuthError` (Entra ID refused: wrong secret, unknown app,
 unknown tenant, no consent...) or :class:`~mailbot.transports.base.TransportConnectionError` (Entra ID could
@@ -76,7 +77,8 @@ class MsalHttpxClient:
              headers: Mapping[str, str] | None = None, **kwargs: Any) -> _Response:
         timeout = self._timeout(kwargs)
         if isinstance(data, Mapping):  # msal: a dict is form-encoded, a str goes as it is
-            form = {k: v for k, v in data.items() if v is not None}
+            # as requests encodes it: bytes as text (msal's signed client assertion is bytes), None left out
+            form = {k: v.decode() if isinstance(v, bytes) else v for k, v in data.items() if v is not None}
             response = self._client.post(url, params=params, data=form, headers=headers, timeout=timeout)
         else:
             content = data.encode() if isinstance(data, str) else data
@@ -205,6 +207,7 @@ class TokenProvider:
                 client_credential=credential,
                 authority=self.authority,
                 http_client=self._http,
+                instance_discovery=False,  # the host is configured; no metadata call to login.microsoftonline.com
             )
         except httpx.TransportError as exc:
             raise TransportConnectionError(f"cannot reach Entra ID at {self.settings.authority_host}: "
