@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
+from sqlalchemy.exc import IntegrityError
+
 from parsers.commands import Command, read_command, read_response
 from parsers.machine import MachineVerdict, classify
 from parsers.mail import ParsedMail
@@ -157,20 +159,36 @@ class Ingestor:
                 if cursor is not None and source_key:
                     uow.cursors.set(source_key, cursor)
                 uow.commit()
+        except IntegrityError:
+            # another replica recorded the same mail between our look-up and our insert: it is a duplicate
+            with self.store.unit_of_work() as uow:
+                known = uow.messages.get_by_identity(identity) is not None
+                if known and cursor is not None and source_key:
+                    uow.cursors.set(source_key, cursor)
+                    uow.commit()
+            if known:
+                log.info("mail recorded meanwhile by another worker identity=%s", identity)
+                return IngestResult(identity, reading.kind, "duplicate")
+            return self._keep_for_attention(reading, raw, source_key, source_ref, cursor, "IntegrityError")
         except Exception as exc:  # a bug or a database fault must not lose the mail nor stop the loop
             log.exception("ingest failed; keeping the mail for attention identity=%s error=%s",
                           identity, type(exc).__name__)
-            with self.store.unit_of_work() as uow:
-                if uow.messages.get_by_identity(identity) is None:
-                    self._record(uow, reading, raw, None, source_key, source_ref, state="attention",
-                                 reason=f"could not be processed ({type(exc).__name__}); kept for a person to read")
-                if cursor is not None and source_key:
-                    uow.cursors.set(source_key, cursor)
-                uow.commit()
-            return IngestResult(identity, reading.kind, "attention", reason=type(exc).__name__)
+            return self._keep_for_attention(reading, raw, source_key, source_ref, cursor, type(exc).__name__)
         log.info("mail recorded kind=%s outcome=%s ref=%s how=%s", result.kind, result.outcome,
                  result.reference or "-", result.how or "-")
         return result
+
+    def _keep_for_attention(self, reading: Reading, raw: bytes, source_key: str, source_ref: str,
+                            cursor: str | None, error: str) -> IngestResult:
+        identity = reading.mail.identity
+        with self.store.unit_of_work() as uow:
+            if uow.messages.get_by_identity(identity) is None:
+                self._record(uow, reading, raw, None, source_key, source_ref, state="attention",
+                             reason=f"could not be processed ({error}); kept for a person to read")
+            if cursor is not None and source_key:
+                uow.cursors.set(source_key, cursor)
+            uow.commit()
+        return IngestResult(identity, reading.kind, "attention", reason=error)
 
     def _ingest(self, uow: UnitOfWork, reading: Reading, raw: bytes, source_key: str,
                 source_ref: str) -> IngestResult:
@@ -188,6 +206,8 @@ class Ingestor:
             return IngestResult(identity, reading.kind, "own", found.escalation.reference if found.escalation else None)
         found = match(uow, reading)
         esc = found.escalation
+        if esc is not None and esc.reference:  # replicas applying mail to the same record take turns
+            esc = uow.escalations.get(esc.reference, for_update=True)
         if reading.kind != "human":
             msg = self._record(uow, reading, raw, esc, source_key, source_ref,
                                state="matched" if esc else "recorded")

@@ -129,6 +129,8 @@ def queue_mail(
         uow.outbox.mark_refused(row, "no recipient inside council.domains")
         uow.events.append("mail_refused", escalation=escalation, data={"mail": key, "kind": kind})
         return row
+    if uow.messages.get_by_identity(message_id) is not None:  # queued meanwhile by another worker
+        return row
     # the bot's copy in the message log, so replies to it thread by In-Reply-To/References
     uow.messages.add(Message(
         identity=message_id, message_id=message_id, escalation=escalation, direction="out", kind="bot",

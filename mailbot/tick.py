@@ -100,7 +100,7 @@ class Ticker:
 
     def _tick_one(self, reference: str, now: datetime, dry_run: bool) -> list[TickItem]:
         with self.store.unit_of_work() as uow:
-            esc = uow.escalations.get(reference)
+            esc = uow.escalations.get(reference, for_update=True)  # replicas ticking together take turns
             if esc is None or esc.status != "open" or esc.current_stage is None:
                 return []
             actions = decide(record_state(uow, esc), now, self.config.policy, self.calendar, self.settings)

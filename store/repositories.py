@@ -65,13 +65,19 @@ class EscalationRepository:
         self.session.flush()
         return escalation
 
-    def get(self, reference: str) -> Escalation | None:
-        """By reference, as a person may write it: ``ESC-0042``, ``esc-42``, ``[ESC-0042]``."""
+    def get(self, reference: str, *, for_update: bool = False) -> Escalation | None:
+        """By reference, as a person may write it: ``ESC-0042``, ``esc-42``, ``[ESC-0042]``.
+
+        ``for_update``: lock the row until the transaction ends (PostgreSQL ``SELECT … FOR UPDATE``), so that two
+        replicas deciding about the same record take turns; SQLite's write transactions are serialised anyway."""
         number = parse_reference(reference)
         if number is None:
             return None
+        query = select(Escalation).where(Escalation.reference == format_reference(number))
+        if for_update:
+            query = query.with_for_update().execution_options(populate_existing=True)
         return self.session.scalars(
-            select(Escalation).where(Escalation.reference == format_reference(number))
+            query
         ).one_or_none()
 
     def get_by_id(self, escalation_id: int) -> Escalation | None:

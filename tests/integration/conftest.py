@@ -11,6 +11,7 @@ from collections.abc import Iterator
 
 import pytest
 
+from tests.postgres import PostgresServer, start_postgres
 from tests.servers import DEFAULT_PASSWORD, DovecotServer, SmtpServer, start_dovecot
 
 PEOPLE = (
@@ -44,3 +45,26 @@ def smtp(dovecot: DovecotServer) -> Iterator[SmtpServer]:
 def mailbox_user(dovecot: DovecotServer) -> str:
     """A new user with an empty mailbox, password ``secret``."""
     return dovecot.add_user(f"box-{uuid.uuid4().hex[:12]}@example.test", DEFAULT_PASSWORD)
+
+
+# ---- PostgreSQL (tests/postgres.py): one cluster per session, one fresh database per test ---------------
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[PostgresServer]:
+    """A throw-away PostgreSQL cluster; skipped without PostgreSQL, failed under CI=true."""
+    server = start_postgres()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def postgres_url(postgres: PostgresServer) -> Iterator[str]:
+    """The SQLAlchemy URL of a new, empty database in the session's cluster (dropped after the test)."""
+    url = postgres.create_database()
+    try:
+        yield url
+    finally:
+        postgres.drop_database(url.rsplit("/", 1)[1])
