@@ -1,4 +1,5 @@
-"""Fixtures that start real mail servers (see tests/servers.py and DESIGN.md §6).
+"""Fixtures that start real servers (see tests/servers.py, tests/postgres.py and DESIGN.md §6), shared by every
+test folder: each server starts once per session, only when a test asks for it.
 
 ``dovecot`` and ``smtp`` live for the whole session; ``mailbox_user`` gives each test a fresh user, so tests
 never see each other's mail. Without dovecot the tests are skipped, except under CI=true where they fail.
