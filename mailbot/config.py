@@ -32,6 +32,7 @@ from .errors import ConfigError
 DOMAIN_RE = re.compile(r"^(?=.{1,253}$)([A-Za-z0-9-]{1,63}\.)+[A-Za-z]{2,63}$")
 TRANSPORTS = ("maildir", "imap", "graph", "ews")
 AUTH = ("password", "xoauth2")
+EWS_AUTH = ("ntlm", "basic", "oauth")
 SECURITY = ("tls", "starttls", "none")
 _MISSING = object()
 
@@ -97,16 +98,17 @@ class EwsSettings:
     """Exchange Web Services for on-premises Exchange Server (exchangelib)."""
 
     server: str  # e.g. mail.council.gov.uk (autodiscover is off unless autodiscover = true)
-    username: str  # e.g. COUNCIL\\svc-iro-mailbot or svc-iro-mailbot@council.gov.uk
+    username: str  # e.g. COUNCIL\\svc-iro-mailbot or svc-iro-mailbot@council.gov.uk ("" with auth_type oauth)
     primary_smtp_address: str  # the shared mailbox
     password_env: str | None = None
-    auth_type: str = "ntlm"  # ntlm | basic (over TLS)
-    access_type: str = "delegate"  # delegate | impersonation
+    auth_type: str = "ntlm"  # ntlm | basic (over TLS) | oauth (Hybrid Modern Authentication: [mailbox.graph]'s app)
+    access_type: str = "delegate"  # delegate | impersonation (oauth: impersonation only)
     autodiscover: bool = False
     folder: str = "Inbox"
     processed_folder: str | None = None
     attention_folder: str | None = None
     verify_tls: bool = True
+    oauth_scope: str | None = None  # oauth: the EWS resource's scope; None means https://{server}/.default
 
     def password(self) -> str | None:
         return os.environ.get(self.password_env) if self.password_env else None
@@ -410,6 +412,11 @@ def _mailbox(root: _Table, base: Path) -> MailboxSettings:
     if ews is None and transport == "ews":
         raise t.error("ews", 'is required when transport = "ews"',
                       "add a [mailbox.ews] table with server, username and password_env")
+    if ews is not None and ews.auth_type == "oauth" and graph is None:
+        raise t.error("graph", 'is required for ews.auth_type = "oauth"',
+                      "add a [mailbox.graph] table with tenant_id, client_id and client_secret_env (or "
+                      "certificate_path): the app registration whose token the Exchange server accepts (see "
+                      "docs/microsoft-365.md)")
     t.finish()
     return MailboxSettings(transport=transport, address=address.lower(), maildir=maildir, imap=imap, graph=graph,
                            ews=ews, poll_seconds=poll)
@@ -449,18 +456,41 @@ def _ews(t: _Table, address: str) -> EwsSettings | None:
     e = t.table("ews")
     if e is None:
         return None
+    server = e.text("server", example="mail.council.gov.uk")
+    auth_type = e.text("auth_type", "ntlm", example="ntlm", choices=EWS_AUTH)
+    oauth = auth_type == "oauth"
+    if oauth:
+        for key in ("username", "password_env"):
+            if key in e.data:
+                raise e.error(key, 'is not used with auth_type = "oauth" (the app signs in with the [mailbox.graph] '
+                              "registration)", "remove it")
+    access_type = e.text("access_type", "impersonation" if oauth else "delegate", example="impersonation",
+                         choices=("delegate", "impersonation"))
+    if oauth and access_type == "delegate":
+        raise e.error("access_type", '"delegate" cannot be used with auth_type = "oauth": an app-only token acts for '
+                      "the mailbox only by impersonation",
+                      'write access_type = "impersonation" (the app needs full_access_as_app, see '
+                      "docs/microsoft-365.md)")
+    scope = e.text("oauth_scope", None, example=f"https://{server}/.default")
+    if scope is not None and not oauth:
+        raise e.error("oauth_scope", 'is only used with auth_type = "oauth"', 'remove it, or set auth_type = "oauth"')
+    if scope is not None and not (scope.startswith("https://") and scope.endswith("/.default")):
+        raise e.error("oauth_scope", f"{_show(scope)} is not an app-only scope",
+                      f'write e.g. oauth_scope = "https://{server}/.default" (the EWS external URL\'s host, then '
+                      "/.default)")
     settings = EwsSettings(
-        server=e.text("server", example="mail.council.gov.uk"),
-        username=e.text("username", example="svc-iro-mailbot@council.gov.uk"),
+        server=server,
+        username="" if oauth else e.text("username", example="svc-iro-mailbot@council.gov.uk"),
         primary_smtp_address=e.text("primary_smtp_address", address, example=address).lower(),
-        password_env=e.text("password_env", None, example="MAILBOT_EWS_PASSWORD"),
-        auth_type=e.text("auth_type", "ntlm", example="ntlm", choices=("ntlm", "basic")),
-        access_type=e.text("access_type", "delegate", example="delegate", choices=("delegate", "impersonation")),
+        password_env=None if oauth else e.text("password_env", None, example="MAILBOT_EWS_PASSWORD"),
+        auth_type=auth_type,
+        access_type=access_type,
         autodiscover=e.boolean("autodiscover", False),
         folder=e.text("folder", "Inbox", example="Inbox"),
         processed_folder=e.text("processed_folder", None, example="Processed"),
         attention_folder=e.text("attention_folder", None, example="Needs attention"),
         verify_tls=e.boolean("verify_tls", True),
+        oauth_scope=(scope or f"https://{server}/.default") if oauth else None,
     )
     e.finish()
     return settings

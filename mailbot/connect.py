@@ -107,13 +107,24 @@ def check_mailbox(config: Config) -> list[Check]:
                                      for line in graph.check(graph.client_from_settings(graph_settings))])
     if mb.transport == "ews" and mb.ews is not None:
         ews_settings = mb.ews
-        lines = _env(what, ews_settings.password_env, "mailbox.ews.password_env")
+        oauth = ews_settings.auth_type == "oauth"
+        if oauth:  # the token comes from the [mailbox.graph] app registration
+            lines = _env(what, mb.graph.client_secret_env if mb.graph else None, "mailbox.graph.client_secret_env")
+        else:
+            lines = _env(what, ews_settings.password_env, "mailbox.ews.password_env")
         if any(not c.ok for c in lines):
             return lines
         from .transports import ews
 
         def probe_ews() -> list[Check]:
-            account = ews.open_account(ews_settings, ews_settings.password())
+            if oauth:
+                if mb.graph is None:
+                    raise MailbotError('mailbox.ews.auth_type: "oauth" needs a [mailbox.graph] app registration')
+                from .transports.msauth import TokenProvider
+
+                account = ews.open_account(ews_settings, token_provider=TokenProvider(mb.graph))
+            else:
+                account = ews.open_account(ews_settings, ews_settings.password())
             lines = ews.check(account, ews_settings.folder,
                               [ews_settings.processed_folder, ews_settings.attention_folder])
             return [_line(what, line) for line in lines]

@@ -368,6 +368,12 @@ def open_sender(config: Config) -> MailSender:
         from .transports.ews import EwsSender, open_account
 
         ews = config.mailbox.ews
+        if ews.auth_type == "oauth":  # Hybrid Modern Authentication: a token for the [mailbox.graph] app
+            if config.mailbox.graph is None:
+                raise ConfigError('mailbox.ews.auth_type: "oauth" needs a [mailbox.graph] app registration')
+            from .transports.msauth import TokenProvider
+
+            return EwsSender(open_account(ews, token_provider=TokenProvider(config.mailbox.graph)))
         password = ews.password()
         if password is None:
             raise MailbotError(f"mailbox.ews.password_env: the environment variable {ews.password_env or '(not named)'}"

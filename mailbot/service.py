@@ -83,13 +83,21 @@ def open_source(config: Config) -> MailSource:
         from .transports.ews import EwsSource, open_account
 
         ews = mb.ews
-        password = ews.password()
-        if password is None:
-            raise MailbotError(
-                f"mailbox.ews.password_env: the environment variable {ews.password_env or '(not named)'} "
-                "is not set — export it with the service account's password before starting"
-            )
-        return EwsSource(open_account(ews, password), ews.folder, ews.processed_folder, ews.attention_folder)
+        if ews.auth_type == "oauth":  # Hybrid Modern Authentication: a token for the [mailbox.graph] app
+            if mb.graph is None:
+                raise MailbotError('mailbox.ews.auth_type: "oauth" needs a [mailbox.graph] app registration')
+            from .transports.msauth import TokenProvider
+
+            account = open_account(ews, token_provider=TokenProvider(mb.graph))
+        else:
+            password = ews.password()
+            if password is None:
+                raise MailbotError(
+                    f"mailbox.ews.password_env: the environment variable {ews.password_env or '(not named)'} "
+                    "is not set — export it with the service account's password before starting"
+                )
+            account = open_account(ews, password)
+        return EwsSource(account, ews.folder, ews.processed_folder, ews.attention_folder)
     raise MailbotError(f"mailbox.transport: {mb.transport!r} is not available in this version")
 
 

@@ -1,7 +1,17 @@
 """Exchange Web Services (EWS) for on-premises Exchange Server (2016/2019/SE): mail source and sender (exchangelib).
 
 EWS is switched off in Exchange Online since 1 October 2026; for Microsoft 365 use the Graph transport. On an
-on-premises server EWS remains the supported way in, with NTLM or Basic authentication.
+on-premises server EWS remains the supported way in, with NTLM or Basic authentication, or, where the server has
+Hybrid Modern Authentication, with an Entra ID access token (``auth_type = "oauth"``).
+
+**OAuth** — app-only: the ``[mailbox.graph]`` app registration asks Entra ID (client credentials, through
+:class:`mailbot.transports.msauth.TokenProvider`) for a token for the on-premises EWS resource, scope
+``https://<server>/.default``, and sends it as ``Authorization: Bearer``. An app acts for a mailbox only by
+impersonation (the ``ExchangeImpersonation`` SOAP header), so ``access_type`` must be ``"impersonation"``.
+exchangelib asks :class:`EntraIdCredentials` for a token whenever it makes a session; the token carries an
+``expires_at`` (read from the token, 5 minutes early), so exchangelib renews the session before the server refuses
+it. A 401 for a token is answered once with a fresh token from Entra ID; a fresh token refused too is a refused
+login (Hybrid Modern Authentication not set up, no permission, wrong ``oauth_scope``).
 
 **Cursor** — the folder's SyncFolderItems *sync state* (an opaque string from the server). The server hands out
 changes in pages; a sync state is only valid for a whole page. So, of the mails found in one page, every mail but
@@ -31,6 +41,9 @@ words that name the missing right. No password, subject, body or name is ever lo
 
 from __future__ import annotations
 
+import base64
+import binascii
+import json
 import logging
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -45,11 +58,14 @@ from exchangelib import (
     DELEGATE,
     IMPERSONATION,
     NTLM,
+    OAUTH2,
     Account,
     Configuration,
     Credentials,
     FaultTolerance,
+    Identity,
     Message,
+    OAuth2Credentials,
     Version,
 )
 from exchangelib import errors as ews_errors
@@ -61,6 +77,7 @@ from exchangelib.services import CreateFolder, SyncFolderItems
 from exchangelib.services.sync_folder_hierarchy import SyncFolder
 from exchangelib.util import MNS
 from exchangelib.version import EXCHANGE_2016
+from oauthlib.oauth2 import TokenExpiredError
 
 from .base import (
     FetchedMail,
@@ -81,12 +98,14 @@ from .outbound import (
 
 log = logging.getLogger(__name__)
 
-AUTH_TYPES = {"ntlm": NTLM, "basic": BASIC}
+AUTH_TYPES = {"ntlm": NTLM, "basic": BASIC, "oauth": OAUTH2}
 ACCESS_TYPES = {"delegate": DELEGATE, "impersonation": IMPERSONATION}
 MAX_WAIT = 300.0  # seconds of ErrorServerBusy back-off we accept before giving up on a request
 PAGE_MAX = 512  # SyncFolderItems MaxChangesReturned: the server allows 1..512
 FETCH_BATCH = 20  # items per GetItem request (MIME can be large)
 POLL_STEP = 5.0
+RENEW_BEFORE = 300  # seconds before a token expires at which a new one is used (msal's own margin)
+OPAQUE_LIFETIME = 3000  # a token whose expiry cannot be read is renewed after 50 minutes (Entra ID's live 60-90)
 REF_SEP = "|"
 
 _CONNECTION = (
@@ -127,45 +146,167 @@ class _SyncFolderItems(SyncFolderItems):
 class _Patient(FaultTolerance):
     """Waits out ``ErrorServerBusy`` (honouring the server's ``BackOffMilliseconds``) up to ``max_wait`` seconds,
     but takes HTTP 401 as a refused login at once. (exchangelib's FaultTolerance treats a 401 as throttling and
-    would retry a wrong password for ``max_wait`` seconds.)"""
+    would retry a wrong password for ``max_wait`` seconds.) With ``bearer`` (OAuth), the first 401 is answered with
+    a fresh token instead: exchangelib retries the request on a new session (TokenExpiredError)."""
+
+    def __init__(self, max_wait: float, bearer: EntraIdCredentials | None = None) -> None:
+        super().__init__(max_wait=max_wait)
+        self.bearer = bearer
 
     def raise_response_errors(self, response: requests.Response) -> None:
         if response.status_code == 401 and b"locked out" not in (response.content or b""):
+            request = getattr(response, "request", None)
+            if self.bearer is not None and self.bearer.refused(request.headers.get("Authorization") if request
+                                                               else None):
+                log.info("ews server refused the access token (expired?); asking Entra ID for a fresh one")
+                raise TokenExpiredError(description="HTTP 401: the server refused the access token")
             raise ews_errors.UnauthorizedError(f"HTTP 401 from {response.url}")
+        if self.bearer is not None:
+            self.bearer.accepted()
         return super().raise_response_errors(response)
+
+
+class EntraIdCredentials(OAuth2Credentials):
+    """exchangelib's OAuth 2.0 client-credentials login with the token from our :class:`TokenProvider` (msal),
+    for the on-premises EWS resource ``scope``; exchangelib's own token request (requests-oauthlib) is never used.
+
+    exchangelib calls :meth:`session_params` for every new session and :meth:`refresh` when a session's token
+    passed its ``expires_at``; :class:`_Patient` calls :meth:`refused` on a 401. A token that expired or was refused
+    is never handed out again: msal is asked for a fresh one. Equal only to itself (each account has its own
+    exchangelib protocol and session pool)."""
+
+    def __init__(self, tokens: Any, scope: str, mailbox: str) -> None:
+        super().__init__(client_id=tokens.settings.client_id, client_secret=None,
+                         tenant_id=tokens.settings.tenant_id, identity=Identity(primary_smtp_address=mailbox))
+        self.tokens = tokens
+        self.resource_scope = scope
+        self._spent: str | None = None  # the last token that expired or was refused
+        self._retried = False  # a fresh token was fetched after a 401 and has not been accepted yet
+
+    def __eq__(self, other: object) -> bool:
+        return self is other
+
+    def __hash__(self) -> int:
+        return id(self)
+
+    def __repr__(self) -> str:
+        return f"EntraIdCredentials({self.client_id!r}, {self.resource_scope!r})"
+
+    @property
+    def scope(self) -> list[str]:
+        return [self.resource_scope]
+
+    def token(self) -> str:
+        """An access token for the EWS resource: msal's cached one, or a fresh one when that one is spent.
+        TransportAuthError / TransportConnectionError when Entra ID refuses or cannot be reached."""
+        with self.lock:
+            token = self.tokens.token(self.scope)
+            if token == self._spent:
+                token = self.tokens.token(self.scope, refresh=True)
+            return str(token)
+
+    def session_params(self) -> dict[str, Any]:
+        token = self.token()
+        self.access_token = {"access_token": token, "token_type": "Bearer", "expires_at": _renew_at(token)}
+        return {"token": self.access_token}  # no refresh URL: requests-oauthlib never asks for tokens itself
+
+    def refresh(self, session: Any) -> None:
+        """exchangelib: the session's token reached ``expires_at``; the next session must not use it."""
+        with self.lock:
+            self._spent = (getattr(session, "token", None) or {}).get("access_token")
+        log.debug("ews access token due for renewal")
+
+    def refused(self, authorization: str | None) -> bool:
+        """The server answered 401 to ``authorization``. True: try once more with a fresh token; False: the fresh
+        token was refused too (a refused login)."""
+        with self.lock:
+            if self._retried:
+                self._retried = False
+                return False
+            self._retried = True
+            self._spent = (authorization or "").removeprefix("Bearer").strip() or None
+            return True
+
+    def accepted(self) -> None:
+        self._retried = False
+
+
+def _jwt_expiry(token: str) -> int | None:
+    """The ``exp`` claim of a JWT access token (read, not verified: only to know when to renew it), or None."""
+    parts = token.split(".")
+    if len(parts) != 3:
+        return None
+    try:
+        claims = json.loads(base64.urlsafe_b64decode(parts[1] + "=" * (-len(parts[1]) % 4)))
+    except (ValueError, binascii.Error):
+        return None
+    exp = claims.get("exp") if isinstance(claims, dict) else None
+    return int(exp) if isinstance(exp, int | float) and not isinstance(exp, bool) else None
+
+
+def _renew_at(token: str, now: float | None = None) -> int:
+    """When exchangelib should stop using ``token``: 5 minutes before it expires, but never sooner than a minute
+    from now (a clock ahead of Entra ID's must not make every new session "expired" at once)."""
+    now = time.time() if now is None else now
+    exp = _jwt_expiry(token)
+    if exp is None:
+        return int(now + OPAQUE_LIFETIME)
+    return int(max(exp - RENEW_BEFORE, now + 60))
+
+
+def oauth_scope(settings: Any) -> str:
+    """The scope of the on-premises EWS resource: ``oauth_scope`` from config, else ``https://<server>/.default``."""
+    return getattr(settings, "oauth_scope", None) or f"https://{settings.server}/.default"
 
 
 # ---- account ----------------------------------------------------------------------------------------------------
 
 
-def open_account(settings: Any, password: str | None, *, max_wait: float = MAX_WAIT) -> Account:
+def open_account(settings: Any, password: str | None = None, *, token_provider: Any = None,
+                 max_wait: float = MAX_WAIT) -> Account:
     """An exchangelib Account for ``settings`` (an :class:`mailbot.config.EwsSettings`).
 
-    No request is made here: the server, the auth type (NTLM or Basic) and the version (Exchange 2016 schema, which
-    2019 and SE accept) are given, so neither autodiscover nor version guessing runs. ``autodiscover = true`` in
-    the settings looks the server up instead (one autodiscover exchange when the account is made).
+    No request is made here: the server, the auth type (NTLM, Basic or OAuth) and the version (Exchange 2016 schema,
+    which 2019 and SE accept) are given, so neither autodiscover nor version guessing runs. ``autodiscover = true``
+    in the settings looks the server up instead (one autodiscover exchange when the account is made).
+    NTLM and Basic need ``password``; OAuth needs ``token_provider`` (a :class:`~mailbot.transports.msauth.
+    TokenProvider` for the ``[mailbox.graph]`` app registration) and impersonation.
     """
     auth = AUTH_TYPES.get(str(settings.auth_type).lower())
     if auth is None:
         raise TransportProtocolError(
             f"EWS auth_type {settings.auth_type!r} is not supported: use \"ntlm\" or \"basic\" for an on-premises "
-            "Exchange Server (for Exchange Online use the Graph transport)"
+            "Exchange Server, or \"oauth\" where it has Hybrid Modern Authentication (for Exchange Online use the "
+            "Graph transport)"
         )
     access = ACCESS_TYPES.get(str(settings.access_type).lower())
     if access is None:
         raise TransportProtocolError(
             f"EWS access_type {settings.access_type!r} is not supported: use \"delegate\" or \"impersonation\""
         )
-    if not password:
-        where = f"the environment variable {settings.password_env}" if settings.password_env else "password_env"
-        raise TransportAuthError(f"no password for the EWS user {settings.username}: set {where}")
-    credentials = Credentials(username=settings.username, password=password)
+    credentials: Credentials | EntraIdCredentials
+    if auth == OAUTH2:
+        if access != IMPERSONATION:
+            raise TransportProtocolError(
+                "EWS auth_type \"oauth\" signs in as the app, which acts for the mailbox only by impersonation: set "
+                "access_type = \"impersonation\" (access_type \"delegate\" needs auth_type \"ntlm\" or \"basic\")"
+            )
+        if token_provider is None:
+            raise TransportAuthError("EWS auth_type \"oauth\" takes its token from the [mailbox.graph] app "
+                                     "registration: add that table (see docs/microsoft-365.md)")
+        credentials = EntraIdCredentials(token_provider, oauth_scope(settings), settings.primary_smtp_address)
+        bearer: EntraIdCredentials | None = credentials
+    else:
+        if not password:
+            where = f"the environment variable {settings.password_env}" if settings.password_env else "password_env"
+            raise TransportAuthError(f"no password for the EWS user {settings.username}: set {where}")
+        credentials, bearer = Credentials(username=settings.username, password=password), None
     config = Configuration(
         server=settings.server,
         credentials=credentials,
         auth_type=auth,
         version=Version(build=EXCHANGE_2016),
-        retry_policy=_Patient(max_wait=max_wait),
+        retry_policy=_Patient(max_wait=max_wait, bearer=bearer),
     )
     try:
         account = Account(
@@ -180,8 +321,9 @@ def open_account(settings: Any, password: str | None, *, max_wait: float = MAX_W
     if not getattr(settings, "verify_tls", True):
         log.warning("ews TLS certificate checks are OFF for server=%s (verify_tls = false)", settings.server)
         _skip_tls_verification(account)
-    log.info("ews account server=%s mailbox=%s auth=%s access=%s", settings.server,
-             settings.primary_smtp_address, auth, access)
+    log.info("ews account server=%s mailbox=%s auth=%s access=%s%s", settings.server,
+             settings.primary_smtp_address, auth, access,
+             f" app={credentials.client_id} scope={credentials.resource_scope}" if bearer else "")
     return account
 
 
@@ -213,6 +355,24 @@ class _Where:
         config = account.protocol.config
         return cls(config.server or "?", account.primary_smtp_address, config.auth_type)
 
+    @property
+    def oauth(self) -> bool:
+        return self.auth == OAUTH2
+
+    def refused(self) -> str:
+        """What a 401 means, in plain words."""
+        if self.oauth:
+            return (f"the Exchange server {self.server} refused the app's access token ({self.auth}), also a fresh "
+                    "one: check that Hybrid Modern Authentication is enabled for EWS on the server, that the app has "
+                    "the full_access_as_app permission with admin consent, and that oauth_scope is the server's "
+                    "external URL followed by /.default")
+        return f"the Exchange server {self.server} refused the user name and password ({self.auth})"
+
+    def accepted(self) -> str:
+        if self.oauth:
+            return f"the server accepts the app's access token ({self.auth})"
+        return f"the user name and password are accepted ({self.auth})"
+
 
 def _text(exc: BaseException) -> str:
     text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
@@ -226,9 +386,16 @@ def _source_error(exc: BaseException, where: _Where, doing: str = "") -> Transpo
     if isinstance(exc, TransportError):
         return exc
     if isinstance(exc, ews_errors.UnauthorizedError):
+        if where.oauth:
+            return TransportAuthError(where.refused())
         return TransportAuthError(
-            f"{server} refused the user name and password ({where.auth}): check the user name (DOMAIN\\user or "
-            "user@domain), the password and that the account is not locked"
+            f"{where.refused()}: check the user name (DOMAIN\\user or user@domain), the password and that the "
+            "account is not locked"
+        )
+    if isinstance(exc, ews_errors.ErrorImpersonateUserDenied) and where.oauth:
+        return TransportAuthError(
+            f"{server} does not let the app impersonate {mailbox}: give the app the full_access_as_app application "
+            "permission (Office 365 Exchange Online) with admin consent, and check Hybrid Modern Authentication"
         )
     if isinstance(exc, ews_errors.ErrorImpersonateUserDenied):
         return TransportAuthError(
@@ -263,8 +430,12 @@ def _source_error(exc: BaseException, where: _Where, doing: str = "") -> Transpo
 
 def _send_error(exc: BaseException, where: _Where) -> SendError:
     server = f"the Exchange server {where.server}"
+    if isinstance(exc, TransportAuthError):  # Entra ID refused the app a token (OAuth)
+        return SendAuthError(str(exc))
+    if isinstance(exc, TransportConnectionError):  # Entra ID could not be reached (OAuth)
+        return SendConnectionError(str(exc))
     if isinstance(exc, ews_errors.UnauthorizedError):
-        return SendAuthError(f"{server} refused the user name and password ({where.auth})")
+        return SendAuthError(where.refused())
     if isinstance(exc, ews_errors.ErrorSendAsDenied):
         return SendAuthError(
             f"{server} refused to send as {where.mailbox}: give the service account Send As on the shared mailbox "
@@ -584,19 +755,27 @@ def check(account: Account, folder: str = "Inbox", targets: Iterable[str | None]
     """Plain-words lines for ``mailbot check-config --connect``; "FAILED" starts a line that needs fixing."""
     where = _Where.of(account)
     lines: list[str] = []
+    credentials = account.protocol.credentials
+    if isinstance(credentials, EntraIdCredentials):
+        try:
+            credentials.token()
+        except TransportError as exc:
+            return [f"FAILED token: {exc}"]
+        lines.append(f"ok   token: Entra ID gives {credentials.tokens.describe()} a token for "
+                     f"{credentials.resource_scope}")
     try:
         account.msg_folder_root  # noqa: B018 - one GetFolder: reachable, login, mailbox rights
     except Exception as exc:
         err = _source_error(exc, where, "opening the mailbox")
         if isinstance(err, TransportConnectionError):
-            return [f"FAILED server: {err}"]
+            return [*lines, f"FAILED server: {err}"]
         lines.append(f"ok   server: the Exchange server {where.server} answers (EWS)")
         if isinstance(err, TransportAuthError) and isinstance(exc, ews_errors.UnauthorizedError):
             return [*lines, f"FAILED login: {err}"]
-        lines.append(f"ok   login: the user name and password are accepted ({where.auth})")
+        lines.append(f"ok   login: {where.accepted()}")
         return [*lines, f"FAILED mailbox: {err}"]
     lines.append(f"ok   server: the Exchange server {where.server} answers (EWS)")
-    lines.append(f"ok   login: the user name and password are accepted ({where.auth})")
+    lines.append(f"ok   login: {where.accepted()}")
     lines.append(f"ok   mailbox: {where.mailbox} can be opened ({account.access_type} access)")
     try:
         base = resolve_folder(account, folder)
@@ -615,6 +794,10 @@ def check(account: Account, folder: str = "Inbox", targets: Iterable[str | None]
             lines.append(f"ok   folder: {name!r} is missing and will be created on first use")
         except Exception as exc:
             lines.append(f"FAILED folder: {_source_error(exc, where, f'looking for the folder {name!r}')}")
+    if where.oauth:
+        lines.append(f"?    send as: the app sends as {where.mailbox} by impersonation (full_access_as_app); "
+                     "sending itself is not tried")
+        return lines
     lines.append(
         f"?    send as: sending as {where.mailbox} cannot be checked without sending a mail; ask IT to confirm the "
         "service account has Send As (Add-ADPermission -ExtendedRights \"Send As\") on the shared mailbox, or send "
@@ -623,4 +806,5 @@ def check(account: Account, folder: str = "Inbox", targets: Iterable[str | None]
     return lines
 
 
-__all__ = ["EwsSender", "EwsSource", "check", "open_account", "parse_ref", "resolve_folder"]
+__all__ = ["EntraIdCredentials", "EwsSender", "EwsSource", "check", "oauth_scope", "open_account", "parse_ref",
+           "resolve_folder"]

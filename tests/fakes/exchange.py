@@ -7,6 +7,10 @@ of ``tests/mailbot/ews_payloads.py``, keeping a small mailbox model (folders, it
     fake = FakeExchange()
     serve(fake, monkeypatch)          # every exchangelib session now talks to ``fake``
     source = EwsSource(account())
+
+Logins: HTTP Basic as ``USER``/``password`` (the default), or, with ``bearer="<token>"``, only
+``Authorization: Bearer <token>`` (Hybrid Modern Authentication; change ``bearer`` to make the server refuse a
+token, as it does once the token has expired).
 """
 
 from __future__ import annotations
@@ -55,10 +59,12 @@ class FakeExchange:
 
     ``max_changes`` caps how many changes one SyncFolderItems answer holds (the server may return fewer than
     MaxChangesReturned), so small pages can be exercised. ``sent`` keeps each CreateItem request;
-    :meth:`sent_mime` gives the MIME of each sent mail, in order.
+    :meth:`sent_mime` gives the MIME of each sent mail, in order. ``http_headers`` and ``soap_headers`` keep the
+    HTTP headers and the SOAP ``Header`` element (None when absent) of every request, refused ones included.
     """
 
     password: str = PASSWORD
+    bearer: str | None = None  # set: only "Authorization: Bearer <bearer>" is accepted (OAuth), not Basic
     folders: dict[str, dict[str, Any]] = field(default_factory=dict)
     items: dict[str, Item] = field(default_factory=dict)
     log: dict[str, list[tuple[str, str]]] = field(default_factory=dict)  # folder -> [(change kind, item id)]
@@ -68,6 +74,8 @@ class FakeExchange:
     mailbox_error: tuple[str, str] | None = None
     sent: list[ET.Element] = field(default_factory=list)
     max_changes: int | None = None
+    http_headers: list[dict[str, str]] = field(default_factory=list)
+    soap_headers: list[ET.Element | None] = field(default_factory=list)
     _n: int = 0
 
     def __post_init__(self) -> None:
@@ -117,12 +125,20 @@ class FakeExchange:
     # ---- HTTP -----------------------------------------------------------------------------------------------
     def handle(self, request: requests.PreparedRequest) -> tuple[int, bytes, dict[str, str]]:
         assert request.url == ENDPOINT and request.method == "POST"
-        expected = "Basic " + base64.b64encode(f"{USER}:{self.password}".encode()).decode()
-        if request.headers.get("Authorization") != expected:
-            return 401, P.UNAUTHORIZED_HTML, {"WWW-Authenticate": f'Basic realm="{SERVER}"',
-                                              "Content-Type": "text/html"}
         body = request.body if isinstance(request.body, bytes) else str(request.body).encode()
-        payload = ET.fromstring(body).find("s:Body", NS)[0]
+        envelope = ET.fromstring(body)
+        self.http_headers.append(dict(request.headers))
+        self.soap_headers.append(envelope.find("s:Header", NS))
+        if self.bearer is not None:
+            expected = f"Bearer {self.bearer}"
+            challenge = ('Bearer client_id="00000002-0000-0ff1-ce00-000000000000", token_types="app_asserted_user_v1 '
+                         'service_asserted_app_v1", error="invalid_token"')
+        else:
+            expected = "Basic " + base64.b64encode(f"{USER}:{self.password}".encode()).decode()
+            challenge = f'Basic realm="{SERVER}"'
+        if request.headers.get("Authorization") != expected:
+            return 401, P.UNAUTHORIZED_HTML, {"WWW-Authenticate": challenge, "Content-Type": "text/html"}
+        payload = envelope.find("s:Body", NS)[0]
         op = payload.tag.split("}")[1]
         self.calls.append((op, payload))
         if self.inject.get(op):
