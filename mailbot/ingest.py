@@ -20,6 +20,7 @@ from parsers.machine import MachineVerdict, classify
 from parsers.mail import ParsedMail
 from parsers.message import parse_message
 from parsers.subject import SubjectFacts, normalise_subject, parse_subject
+from parsers.themes import read_themes
 from rules.policy import Level
 from store.models import Escalation, Event, Message, Stage
 from store.uow import Store, UnitOfWork
@@ -302,7 +303,7 @@ class Ingestor:
             iro_name=mail.from_.name if mail.from_ else None,
             children=list(facts.children),
             case_numbers=[{"number": c.number, "system": c.system} for c in facts.case_numbers],
-            themes=[],
+            themes=list(read_themes(mail.new_text, policy.themes).themes),
             current_level=level.number,
             subject=mail.subject,
             conversation_key=mail.conversation_key,
@@ -388,6 +389,8 @@ class Ingestor:
         sender = reading.sender
         text = reading.mail.new_text
         day = london_date(reading.received)
+        if self.may_command(esc, sender):
+            self._tag_themes(uow, esc, msg, reading)
         command = read_command(text, day)
         if command is not None and self.may_command(esc, sender):
             self._obey(uow, esc, msg, command, reading)
@@ -419,6 +422,16 @@ class Ingestor:
                 data["requested_working_days"] = intent.requested_working_days
         uow.events.append("response", escalation=esc, message=msg, actor=sender or "unknown", data=data)
         esc.updated_at = reading.received
+
+    def _tag_themes(self, uow: UnitOfWork, esc: Escalation, msg: Message, reading: Reading) -> None:
+        """``Theme: …`` lines from the IRO or a QA manager add to the record's themes (the digest counts them)."""
+        found = read_themes(reading.mail.new_text, self.config.policy.themes)
+        added = [t for t in found.themes if t not in (esc.themes or [])]
+        if not added:
+            return
+        esc.themes = [*(esc.themes or []), *added]
+        uow.events.append("themes", escalation=esc, message=msg, actor=reading.sender or "unknown",
+                          data={"added": added, "not_in_policy": [t for t in found.unknown if t in added]})
 
     def _set_addressee(self, uow: UnitOfWork, esc: Escalation, msg: Message, reading: Reading) -> bool:
         """When the bot did not know the manager of the current level and the IRO (or a QA manager) forwards the

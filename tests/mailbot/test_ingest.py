@@ -279,3 +279,17 @@ def test_poll_reads_a_maildir_and_settles(bot: Ingestor, store: Store, tmp_path:
     assert sorted(r.outcome for r in results) == ["attention", "opened"]
     assert list(source.fetch(None)) == []
     assert bot.poll(source) == []
+
+
+def test_themes_from_the_escalation_and_from_the_iro_later(bot: Ingestor, store: Store) -> None:
+    thread = Thread(SUBJECT)
+    raw = outlook_escalation(thread, subject=SUBJECT, when=START,
+                             concern="The plan has drifted again.\n\nTheme: Drift or delay in care planning")
+    ref = bot.ingest(raw).reference
+    bot.ingest(plain_reply(thread, sender=IRO, to=[TM], cc=[BOT], text="Themes: Education; Housing", when=START))
+    bot.ingest(plain_reply(thread, sender=TM, to=[IRO], cc=[BOT], text="Theme: Health", when=START))  # not obeyed
+    with store.unit_of_work() as uow:
+        esc = uow.escalations.get(ref)
+        assert esc.themes == ["Drift or delay in care planning", "Education", "Housing"]
+        [event] = [e for e in uow.events.for_escalation(esc) if e.kind == "themes"]
+        assert event.data == {"added": ["Education", "Housing"], "not_in_policy": ["Housing"]}
