@@ -124,9 +124,11 @@ class Actions:
     # -- moving up ------------------------------------------------------------------------------------------
 
     def escalate(self, uow: UnitOfWork, esc: Escalation, target: Level, now: datetime, *, by: str, actor: str,
-                 message: Message | None = None, key: str | None = None, bypass: bool = False) -> Stage | None:
+                 message: Message | None = None, key: str | None = None, bypass: bool = False,
+                 due_on: date | None = None) -> Stage | None:
         """Close the current stage and start ``target``: the next manager from the directory gets the escalation
-        mail (QA managers, the IRO, the previous manager and the policy's roles copied); when the directory
+        mail (QA managers, the IRO, the previous manager and the policy's roles copied), due ``due_on`` when the
+        caller worked it out (an overdue level), else the level's working days from today; when the directory
         cannot tell who that is, the IRO and QA managers are asked instead. A terminal target (Cafcass) is a
         referral notice, never a mail to Cafcass."""
         previous = esc.current_stage
@@ -150,7 +152,9 @@ class Actions:
         found = self.directory.next_addressee(current, target.role)
         person = found.person
         copies = self.directory.copies_for(target, self.policy, person)
-        due = self.calendar.add_working_days(today, target.working_days) if target.working_days else None
+        due = due_on  # as rules.decide worked it out for an overdue level; else the level's days from today
+        if due is None and target.working_days:
+            due = self.calendar.add_working_days(today, target.working_days)
         cc = [*self._qa(), *copies.emails]
         if esc.iro_email:
             cc.append(esc.iro_email)

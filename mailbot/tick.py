@@ -127,7 +127,8 @@ class Ticker:
             target = policy.level(action.to_level) if action.to_level is not None else None
             if target is None:
                 return "no next level"
-            stage = self.actions.escalate(uow, esc, target, now, by="overdue", actor="bot", key=action.key)
+            stage = self.actions.escalate(uow, esc, target, now, by="overdue", actor="bot", key=action.key,
+                                          due_on=action.due_on)
             return f"to level {target.number}" + (f", due {stage.due_on}" if stage and stage.due_on else "")
         if kind == "referral_due":
             if action.to_level is not None and esc.current_level != action.to_level:

@@ -29,8 +29,14 @@ Rules
    Keys carry the due date, ``L1.chase.-2@2026-12-07``, so an extension (a new due date) re-arms the chasers.
 4. Escalation: at a timed level with a due date and no response, when ``today >`` the escalation day, the
    record goes to ``policy.next_level(level)`` (kind ``escalate``, key ``L1.escalate``, ``level`` = the level
-   left, ``to_level``, ``due_on`` = ``add_working_days(today, next.working_days)`` for a timed next level,
-   else ``None``). If the next level is terminal (Cafcass) the action is ``referral_due`` instead (the bot
+   left, ``to_level``, ``due_on`` = the next level's due date for a timed next level, else ``None``). The next
+   level's working days run on from the missed deadline. Its day 1 is the working day after the escalation
+   day, i.e. the day an on-time bot escalates, or today if that is later (the bot was down); it is due on its
+   ``next.working_days``-th working day counting day 1 as the first: ``add_working_days(day_1,
+   next.working_days - 1)``, so a 1-day level is due on day 1. An on-time ladder thus keeps the policy's
+   cumulative figures (due Dorset 5/10/15/20, Birmingham 10/13/16/20 working days after the opening, plus any
+   grace days), and a late escalation still gives the next manager all their days from the day they hear of
+   it. If the next level is terminal (Cafcass) the action is ``referral_due`` instead (the bot
    never writes to Cafcass; it tells the IRO and QA), keyed ``L5.referral`` like rule 8 so the referral is
    announced once whether or not the service moves the record to the terminal level. No next level: nothing.
 5. The manager responded and the IRO has sent nothing since (``last_iro_message_at`` is ``None`` or not after
@@ -200,7 +206,13 @@ def _timing(
             return []
         if nxt.terminal:
             return [Action(ActionKind.REFERRAL_DUE, referral_key(nxt.number), level.number, to_level=nxt.number)]
-        new_due = calendar.add_working_days(today, nxt.working_days) if nxt.working_days is not None else None
+        new_due = None
+        if nxt.working_days is not None:
+            # The next level's days run on from the missed deadline, so an on-time ladder keeps the policy's
+            # cumulative figures (Dorset 5/10/15/20, Birmingham 10/13/16/20): day 1 is the working day after the
+            # escalation day, or today when the bot escalates late (after downtime), so no manager gets less time.
+            start = max(today, calendar.add_working_days(escalation_day, 1))
+            new_due = calendar.add_working_days(start, nxt.working_days - 1) if nxt.working_days > 1 else start
         return [Action(ActionKind.ESCALATE, escalate_key(level.number), level.number, to_level=nxt.number,
                        due_on=new_due)]
     start = calendar.next_working_day(stage.started_on)

@@ -438,7 +438,7 @@ def test_lifecycle_chasers_escalation_and_resolution(world: World, config: Confi
     assert [addresses(m["To"]) for m in chasers] == [[TM], [TM]]
     assert addresses(escalation["To"]) == [SM.lower()] and QA in addresses(escalation["Cc"])
     assert str(escalation["Subject"]) == (f"[{ref}] Action - Level 2 escalation - Jane Doe - MOSAIC 123456 - "
-                                          "response by 09/12/2026")
+                                          "response by 08/12/2026")
     assert "The history so far" in escalation.get_body(("plain",)).get_content()  # type: ignore[union-attr]
 
     # the service manager answers the escalation; the IRO is satisfied

@@ -205,7 +205,7 @@ def test_level_one_to_resolved_across_christmas(tmp_path: Path, dovecot: Dovecot
     assert sum(1 for m in chasers if "Reminder" in str(m["Subject"]) or "due today" in str(m["Subject"])) == 2
     [escalation] = from_bot(sm, cast.bot)
     assert str(escalation["Subject"]) == (f"[{ref}] Action - Level 2 escalation - Jane Doe - MOSAIC 123456 - "
-                                          "response by 08/01/2027")  # 5 working days, New Year's Day skipped
+                                          "response by 07/01/2027")  # 31 Dec is day 1 of 5; New Year's Day skipped
     cc = str(escalation["Cc"])
     assert cast.qa in cc and cast.iro in cc and cast.tm in cc
     assert escalation["Auto-Submitted"] == "auto-generated"

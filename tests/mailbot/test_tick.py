@@ -126,12 +126,12 @@ def test_two_chasers_then_escalation_to_the_service_manager(bot: Ingestor, ticke
     assert escalation[2] == [SM]
     assert set(escalation[3]) >= {QA, IRO, TM}
     assert escalation[4] == (f"[{ref}] Action - Level 2 escalation - Jane Doe - MOSAIC 123456 - "
-                             "response by 09/12/2026")
+                             "response by 08/12/2026")  # Wednesday 2nd is day 1 of 5: Tuesday 8th
     with store.unit_of_work() as uow:
         esc = uow.escalations.get(ref)
         assert esc.current_level == 2
         stage = esc.current_stage
-        assert (stage.addressee_email, str(stage.due_on), stage.due_source) == (SM, "2026-12-09", "policy")
+        assert (stage.addressee_email, str(stage.due_on), stage.due_source) == (SM, "2026-12-08", "policy")
         [mail] = [r for r in uow.outbox.for_escalation(esc) if r.kind == "escalation"]
         assert "The history so far" in mail.body_text and "care plan has not been signed off" in mail.body_text
         assert mail.headers["Auto-Submitted"] == "auto-generated"
@@ -220,8 +220,8 @@ def test_a_directory_gap_asks_the_iro_and_qa_instead_of_guessing(tmp_path: Path,
         esc = uow.escalations.get(ref)
         assert esc.current_stage.addressee_email == SM
         assert any(e.kind == "addressee_set" for e in uow.events.for_escalation(esc))
-    # from now on the service manager is chased (due 9 December: chasers 7 and 9 December)
-    done = tick_days(ticker, clock, [at(7, 12), at(9, 12)])
+    # from now on the service manager is chased (due Tuesday 8 December: chasers Friday 4th and Tuesday 8th)
+    done = tick_days(ticker, clock, [at(4, 12), at(8, 12)])
     assert [k for _, k, _ in done] == ["chase", "chase"]
     assert outbox(store)[-1][2] == [SM]
 

@@ -82,14 +82,14 @@ def test_calendar_facts_the_scenarios_rely_on() -> None:
 
 # Dorset L1 (5 WD) started Mon 21 Dec 2026. England: Tue 22 (1), Wed 23 (2), Thu 24 (3), [Fri 25, Mon 28 bank
 # holidays] Tue 29 (4), Wed 30 (5) -> due Wed 30 Dec. Chaser -2: Tue 29 (1), Thu 24 (2) -> Thu 24 Dec; chaser 0:
-# Wed 30 Dec; escalation Thu 31 Dec, Level 2 due Thu 31 + 5 = Mon 4 (1, Fri 1 Jan is New Year), Tue 5, Wed 6,
-# Thu 7, Fri 8 Jan 2027.
+# Wed 30 Dec; escalation Thu 31 Dec, which is day 1 of Level 2 (5 WD): Thu 31 (1), [Fri 1 Jan New Year] Mon 4 (2),
+# Tue 5 (3), Wed 6 (4), Thu 7 (5) -> Level 2 due Thu 7 Jan 2027 = 10 working days after Mon 21 Dec.
 XMAS_START, XMAS_DUE = D(2026, 12, 21), D(2026, 12, 30)
 XMAS_C2, XMAS_C0 = chase_key(1, -2, XMAS_DUE), chase_key(1, 0, XMAS_DUE)
 
 # With the council closed on Tue 29 Dec: Thu 24 (3), Wed 30 (4), Thu 31 (5) -> due Thu 31 Dec. Chaser -2:
 # Wed 30 (1), Thu 24 (2) -> Thu 24 Dec; chaser 0 Thu 31 Dec; escalation Mon 4 Jan (Fri 1 Jan is New Year),
-# Level 2 due Mon 4 + 5 = Mon 11 Jan.
+# day 1 of Level 2: Mon 4 (1), Tue 5 (2), Wed 6 (3), Thu 7 (4), Fri 8 (5) -> Level 2 due Fri 8 Jan.
 CLOSED_DUE = D(2026, 12, 31)
 
 
@@ -121,9 +121,9 @@ def test_dorset_level1_over_christmas(
 
 def test_escalation_after_christmas_carries_the_next_levels_due_date() -> None:
     [a] = decide(rec(1, XMAS_START, XMAS_DUE), at(D(2026, 12, 31), 9), DORSET, ENG)
-    assert (a.kind, a.level, a.to_level, a.due_on) == (ActionKind.ESCALATE, 1, 2, D(2027, 1, 8))
+    assert (a.kind, a.level, a.to_level, a.due_on) == (ActionKind.ESCALATE, 1, 2, D(2027, 1, 7))
     [b] = decide(rec(1, XMAS_START, CLOSED_DUE), at(D(2027, 1, 4), 9), DORSET, ENG_CLOSED)
-    assert (b.level, b.to_level, b.due_on) == (1, 2, D(2027, 1, 11))
+    assert (b.level, b.to_level, b.due_on) == (1, 2, D(2027, 1, 8))
 
 
 def test_chase_action_fields() -> None:
@@ -234,15 +234,15 @@ def test_friday_evening_waits_for_monday_and_easter_for_tuesday() -> None:
     # Chaser 0 was due Fri 13 Nov but the bot missed it: it is moot on Monday, the record escalates instead.
     assert kinds(decide(r, at(D(2026, 11, 16), 9), DORSET, ENG)) == [("escalate", "L1.escalate")]
     # Dorset L1 started Thu 18 Mar 2027: Fri 19, Mon 22, Tue 23, Wed 24, Thu 25 -> due Thu 25 Mar. Escalation
-    # day would be Fri 26 (Good Friday); Easter Monday too: it happens Tue 30 Mar 09:00 BST, Level 2 due
-    # Tue 30 + 5 = Wed 31, Thu 1, Fri 2, Mon 5, Tue 6 Apr.
+    # happens the working day after: Fri 26 is Good Friday, Mon 29 Easter Monday, so Tue 30 Mar 09:00 BST, which
+    # is day 1 of Level 2 (5 WD): Tue 30 (1), Wed 31 (2), Thu 1 Apr (3), Fri 2 (4), Mon 5 (5) -> due Mon 5 Apr.
     due = D(2027, 3, 25)
     assert ENG.add_working_days(D(2027, 3, 18), 5) == due
     r = rec(1, D(2027, 3, 18), due, done=(chase_key(1, -2, due), chase_key(1, 0, due)))
     for now in (at(due, 18), at(D(2027, 3, 26), 10), at(D(2027, 3, 29), 10), at(D(2027, 3, 30), 8, 59)):
         assert decide(r, now, DORSET, ENG) == []
     [a] = decide(r, datetime(2027, 3, 30, 8, 0, tzinfo=UTC), DORSET, ENG)
-    assert (a.kind, a.to_level, a.due_on) == (ActionKind.ESCALATE, 2, D(2027, 4, 6))
+    assert (a.kind, a.to_level, a.due_on) == (ActionKind.ESCALATE, 2, D(2027, 4, 5))
 
 
 # ----------------------------------------------------------------------------------- the bot was down
@@ -265,8 +265,11 @@ def test_bot_down_sends_one_catch_up_chaser_not_a_burst() -> None:
 
 def test_bot_down_for_a_week_past_the_due_date_escalates_once() -> None:
     r = rec(1, DOWN_START, DOWN_DUE)
-    [a] = decide(r, at(D(2026, 11, 11), 9), DORSET, ENG)  # down from Wed 4 to Wed 11 Nov
-    assert (a.kind, a.key, a.due_on) == (ActionKind.ESCALATE, "L1.escalate", D(2026, 11, 18))
+    # Down from Wed 4 to Wed 11 Nov. On time the record would have escalated Tue 10 (day 1 of Level 2); it
+    # escalates late, so day 1 is today, Wed 11 (1), Thu 12 (2), Fri 13 (3), Mon 16 (4), Tue 17 (5) -> due
+    # Tue 17 Nov: Level 2 still gets its 5 working days from the day its manager hears of it.
+    [a] = decide(r, at(D(2026, 11, 11), 9), DORSET, ENG)
+    assert (a.kind, a.key, a.due_on) == (ActionKind.ESCALATE, "L1.escalate", D(2026, 11, 17))
 
 
 def test_bot_down_past_both_budget_warnings_sends_only_the_highest() -> None:
@@ -463,120 +466,130 @@ def _c(level: int, offset: int, due: date) -> str:
 
 
 def test_simulate_hull_february_2027() -> None:
-    # Opened Mon 1 Feb 2027 at L1 (10 WD): Feb 2-5 (4), 8-12 (9), Mon 15 (10) -> due Mon 15 Feb; -2 Thu 11.
-    # L2 (5) from Tue 16: due Tue 23 Feb; -2 Mon 22 (1), Fri 19 (2). L3 (3) from Wed 24: Thu 25, Fri 26, Mon 1
-    # Mar -> due Mon 1 Mar; -2 Thu 25 Feb. L4 (2) from Tue 2 Mar: due Thu 4 Mar; -2 = Tue 2 = start: skipped.
-    # Budget from Mon 1 Feb: 15 on Mon 22 Feb, 20 on Mon 1 Mar.
-    l1, l2, l3, l4 = D(2027, 2, 15), D(2027, 2, 23), D(2027, 3, 1), D(2027, 3, 4)
+    # Each escalation day is day 1 of the next level, so the due dates fall on the policy's cumulative days
+    # 10/15/18/20 after the opening.
+    # Opened Mon 1 Feb 2027 at L1 (10 WD): Feb 2-5 (4), 8-12 (9), Mon 15 (10) -> due Mon 15 Feb; -2 Fri 12 (1),
+    # Thu 11 (2). L2 (5) from Tue 16: Tue 16 (1), Wed 17 (2), Thu 18 (3), Fri 19 (4), Mon 22 (5) -> due Mon 22
+    # Feb; -2 Fri 19 (1), Thu 18 (2). L3 (3) from Tue 23: Tue 23 (1), Wed 24 (2), Thu 25 (3) -> due Thu 25 Feb;
+    # -2 Wed 24 (1), Tue 23 (2) = the start day: skipped. L4 (2) from Fri 26: Fri 26 (1), Mon 1 Mar (2) -> due
+    # Mon 1 Mar; -2 Fri 26 (1), Thu 25 (2), before the start: skipped. Cafcass Tue 2 Mar.
+    # Budget from Mon 1 Feb: 2-5 (4), 8-12 (9), 15-19 (14), Mon 22 (15); 23-26 (19), Mon 1 Mar (20).
+    l1, l2, l3, l4 = D(2027, 2, 15), D(2027, 2, 22), D(2027, 2, 25), D(2027, 3, 1)
     assert simulate(HULL, ENG, 1, D(2027, 2, 1), D(2027, 3, 31)) == [
         (D(2027, 2, 11), "chase", _c(1, -2, l1), None, None),
         (D(2027, 2, 15), "chase", _c(1, 0, l1), None, None),
         (D(2027, 2, 16), "escalate", "L1.escalate", 2, l2),
-        (D(2027, 2, 19), "chase", _c(2, -2, l2), None, None),
+        (D(2027, 2, 18), "chase", _c(2, -2, l2), None, None),
+        (D(2027, 2, 22), "chase", _c(2, 0, l2), None, None),
         (D(2027, 2, 22), "budget_warning", "budget.15", None, None),
-        (D(2027, 2, 23), "chase", _c(2, 0, l2), None, None),
-        (D(2027, 2, 24), "escalate", "L2.escalate", 3, l3),
-        (D(2027, 2, 25), "chase", _c(3, -2, l3), None, None),
-        (D(2027, 3, 1), "chase", _c(3, 0, l3), None, None),
+        (D(2027, 2, 23), "escalate", "L2.escalate", 3, l3),
+        (D(2027, 2, 25), "chase", _c(3, 0, l3), None, None),
+        (D(2027, 2, 26), "escalate", "L3.escalate", 4, l4),
+        (D(2027, 3, 1), "chase", _c(4, 0, l4), None, None),
         (D(2027, 3, 1), "budget_warning", "budget.20", None, None),
-        (D(2027, 3, 2), "escalate", "L3.escalate", 4, l4),
-        (D(2027, 3, 4), "chase", _c(4, 0, l4), None, None),
-        (D(2027, 3, 5), "referral_due", "L5.referral", 5, None),
+        (D(2027, 3, 2), "referral_due", "L5.referral", 5, None),
     ]
 
 
 def test_simulate_dorset_christmas_with_a_closure_day() -> None:
-    # Opened Mon 14 Dec 2026 at L1: 15-18, Mon 21 -> due Mon 21 Dec; -2 Thu 17. L2 from Tue 22: Wed 23, Thu 24,
-    # [25, 28 bank holidays, 29 closure] Wed 30, Thu 31, [1 Jan] Mon 4 Jan -> due Mon 4 Jan; -2 Thu 31 (1),
-    # Wed 30 (2). L3 from Tue 5: due Tue 12 Jan; -2 Fri 8. L4 from Wed 13: due Wed 20; -2 Mon 18.
-    # Budget from Mon 14 Dec: Dec 15-18 (4), 21-24 (8), 30-31 (10), Jan 4-8 (15) -> Fri 8 Jan; 20 -> Fri 15 Jan.
-    l1, l2, l3, l4 = D(2026, 12, 21), D(2027, 1, 4), D(2027, 1, 12), D(2027, 1, 20)
+    # Opened Mon 14 Dec 2026 at L1 (5): 15-18 (4), Mon 21 (5) -> due Mon 21 Dec; -2 Fri 18 (1), Thu 17 (2).
+    # L2 from Tue 22: Tue 22 (1), Wed 23 (2), Thu 24 (3), [25, 28 bank holidays, 29 closure] Wed 30 (4), Thu 31
+    # (5) -> due Thu 31 Dec; -2 Wed 30 (1), Thu 24 (2). L3 from Mon 4 Jan [Fri 1 Jan]: Mon 4 (1) ... Fri 8 (5)
+    # -> due Fri 8 Jan; -2 Thu 7 (1), Wed 6 (2). L4 from Mon 11: Mon 11 (1) ... Fri 15 (5) -> due Fri 15 Jan;
+    # -2 Wed 13. Cafcass Mon 18 Jan. Due dates 5/10/15/20 working days after the opening.
+    # Budget from Mon 14 Dec: Dec 15-18 (4), 21-24 (8), 30-31 (10), Jan 4-8 (15) -> Fri 8 Jan; 11-15 (20) ->
+    # Fri 15 Jan.
+    l1, l2, l3, l4 = D(2026, 12, 21), D(2026, 12, 31), D(2027, 1, 8), D(2027, 1, 15)
     assert simulate(DORSET, ENG_CLOSED, 1, D(2026, 12, 14), D(2027, 2, 28)) == [
         (D(2026, 12, 17), "chase", _c(1, -2, l1), None, None),
         (D(2026, 12, 21), "chase", _c(1, 0, l1), None, None),
         (D(2026, 12, 22), "escalate", "L1.escalate", 2, l2),
-        (D(2026, 12, 30), "chase", _c(2, -2, l2), None, None),
-        (D(2027, 1, 4), "chase", _c(2, 0, l2), None, None),
-        (D(2027, 1, 5), "escalate", "L2.escalate", 3, l3),
-        (D(2027, 1, 8), "chase", _c(3, -2, l3), None, None),
+        (D(2026, 12, 24), "chase", _c(2, -2, l2), None, None),
+        (D(2026, 12, 31), "chase", _c(2, 0, l2), None, None),
+        (D(2027, 1, 4), "escalate", "L2.escalate", 3, l3),
+        (D(2027, 1, 6), "chase", _c(3, -2, l3), None, None),
+        (D(2027, 1, 8), "chase", _c(3, 0, l3), None, None),
         (D(2027, 1, 8), "budget_warning", "budget.15", None, None),
-        (D(2027, 1, 12), "chase", _c(3, 0, l3), None, None),
-        (D(2027, 1, 13), "escalate", "L3.escalate", 4, l4),
+        (D(2027, 1, 11), "escalate", "L3.escalate", 4, l4),
+        (D(2027, 1, 13), "chase", _c(4, -2, l4), None, None),
+        (D(2027, 1, 15), "chase", _c(4, 0, l4), None, None),
         (D(2027, 1, 15), "budget_warning", "budget.20", None, None),
-        (D(2027, 1, 18), "chase", _c(4, -2, l4), None, None),
-        (D(2027, 1, 20), "chase", _c(4, 0, l4), None, None),
-        (D(2027, 1, 21), "referral_due", "L5.referral", 5, None),
+        (D(2027, 1, 18), "referral_due", "L5.referral", 5, None),
     ]
 
 
 def test_simulate_birmingham_over_easter_2027() -> None:
-    # Opened Mon 8 Mar 2027 at Stage 1 (10): 9-12 (4), 15-19 (9), Mon 22 (10) -> due Mon 22 Mar; -2 Thu 18.
-    # Stage 2 (3) from Tue 23: Wed 24, Thu 25, [Good Friday, Easter Monday] Tue 30 -> due Tue 30 Mar;
-    # -2 Thu 25 (1), Wed 24 (2). Stage 3 (3) from Wed 31: Thu 1, Fri 2, Mon 5 Apr -> due Mon 5; -2 Thu 1.
-    # Stage 4 (4) from Tue 6: Wed 7, Thu 8, Fri 9, Mon 12 -> due Mon 12; -2 Thu 8. Cafcass Tue 13 Apr.
+    # Opened Mon 8 Mar 2027 at Stage 1 (10): 9-12 (4), 15-19 (9), Mon 22 (10) -> due Mon 22 Mar; -2 Fri 19 (1),
+    # Thu 18 (2). Stage 2 (3) from Tue 23: Tue 23 (1), Wed 24 (2), Thu 25 (3) -> due Thu 25 Mar; -2 Wed 24 (1),
+    # Tue 23 (2) = the start day: skipped. Stage 3 (3) from Tue 30 [Good Friday 26, Easter Monday 29]: Tue 30
+    # (1), Wed 31 (2), Thu 1 Apr (3) -> due Thu 1 Apr; -2 = Tue 30 = the start day: skipped. Stage 4 (4) from
+    # Fri 2 Apr: Fri 2 (1), Mon 5 (2), Tue 6 (3), Wed 7 (4) -> due Wed 7 Apr; -2 Tue 6 (1), Mon 5 (2). Cafcass
+    # Thu 8 Apr. Due dates 10/13/16/20 working days after the opening, as the procedure says.
     # Budget from Mon 8 Mar: 9-12 (4), 15-19 (9), 22-25 (13), Tue 30 (14), Wed 31 (15); Apr 1, 2, 5, 6, 7 (20).
-    s1, s2, s3, s4 = D(2027, 3, 22), D(2027, 3, 30), D(2027, 4, 5), D(2027, 4, 12)
+    s1, s2, s3, s4 = D(2027, 3, 22), D(2027, 3, 25), D(2027, 4, 1), D(2027, 4, 7)
     assert simulate(BIRMINGHAM, ENG, 1, D(2027, 3, 8), D(2027, 5, 1)) == [
         (D(2027, 3, 18), "chase", _c(1, -2, s1), None, None),
         (D(2027, 3, 22), "chase", _c(1, 0, s1), None, None),
         (D(2027, 3, 23), "escalate", "L1.escalate", 2, s2),
-        (D(2027, 3, 24), "chase", _c(2, -2, s2), None, None),
-        (D(2027, 3, 30), "chase", _c(2, 0, s2), None, None),
-        (D(2027, 3, 31), "escalate", "L2.escalate", 3, s3),
+        (D(2027, 3, 25), "chase", _c(2, 0, s2), None, None),
+        (D(2027, 3, 30), "escalate", "L2.escalate", 3, s3),
         (D(2027, 3, 31), "budget_warning", "budget.15", None, None),
-        (D(2027, 4, 1), "chase", _c(3, -2, s3), None, None),
-        (D(2027, 4, 5), "chase", _c(3, 0, s3), None, None),
-        (D(2027, 4, 6), "escalate", "L3.escalate", 4, s4),
+        (D(2027, 4, 1), "chase", _c(3, 0, s3), None, None),
+        (D(2027, 4, 2), "escalate", "L3.escalate", 4, s4),
+        (D(2027, 4, 5), "chase", _c(4, -2, s4), None, None),
+        (D(2027, 4, 7), "chase", _c(4, 0, s4), None, None),
         (D(2027, 4, 7), "budget_warning", "budget.20", None, None),
-        (D(2027, 4, 8), "chase", _c(4, -2, s4), None, None),
-        (D(2027, 4, 12), "chase", _c(4, 0, s4), None, None),
-        (D(2027, 4, 13), "referral_due", "L5.referral", 5, None),
+        (D(2027, 4, 8), "referral_due", "L5.referral", 5, None),
     ]
 
 
 def test_simulate_rotherham_over_the_may_bank_holidays_2027() -> None:
     # Opened Tue 27 Apr 2027 at Stage 1 (5): Wed 28, Thu 29, Fri 30, [Mon 3 May] Tue 4, Wed 5 -> due Wed 5 May;
-    # -2 Tue 4 (1), Fri 30 Apr (2). Stage 2 from Thu 6: 7, 10, 11, 12, 13 -> due Thu 13; -2 Tue 11. Stage 3
-    # from Fri 14: due Fri 21; -2 Wed 19. Stage 4 from Mon 24: 25, 26, 27, 28, [Mon 31 May] Tue 1 Jun -> due
-    # Tue 1 Jun; -2 Fri 28 (1), Thu 27 (2). Budget from Tue 27 Apr: 28-30 (3), May 4-7 (7), 10-14 (12), 17-19
-    # (15) -> Wed 19 May; 20, 21 (17), 24-26 (20) -> Wed 26 May.
-    s1, s2, s3, s4 = D(2027, 5, 5), D(2027, 5, 13), D(2027, 5, 21), D(2027, 6, 1)
+    # -2 Tue 4 (1), Fri 30 Apr (2). Stage 2 from Thu 6: Thu 6 (1), Fri 7 (2), Mon 10 (3), Tue 11 (4), Wed 12 (5)
+    # -> due Wed 12; -2 Mon 10. Stage 3 from Thu 13: Thu 13 (1), Fri 14, Mon 17, Tue 18, Wed 19 (5) -> due
+    # Wed 19; -2 Mon 17. Stage 4 from Thu 20: Thu 20 (1), Fri 21, Mon 24, Tue 25, Wed 26 (5) -> due Wed 26;
+    # -2 Mon 24. Cafcass Thu 27 May, before the Spring bank holiday (Mon 31 May) comes into it.
+    # Budget from Tue 27 Apr: 28-30 (3), May 4-7 (7), 10-14 (12), 17-19 (15) -> Wed 19 May; 20, 21 (17),
+    # 24-26 (20) -> Wed 26 May.
+    s1, s2, s3, s4 = D(2027, 5, 5), D(2027, 5, 12), D(2027, 5, 19), D(2027, 5, 26)
     assert simulate(ROTHERHAM, ENG, 1, D(2027, 4, 27), D(2027, 7, 1)) == [
         (D(2027, 4, 30), "chase", _c(1, -2, s1), None, None),
         (D(2027, 5, 5), "chase", _c(1, 0, s1), None, None),
         (D(2027, 5, 6), "escalate", "L1.escalate", 2, s2),
-        (D(2027, 5, 11), "chase", _c(2, -2, s2), None, None),
-        (D(2027, 5, 13), "chase", _c(2, 0, s2), None, None),
-        (D(2027, 5, 14), "escalate", "L2.escalate", 3, s3),
-        (D(2027, 5, 19), "chase", _c(3, -2, s3), None, None),
+        (D(2027, 5, 10), "chase", _c(2, -2, s2), None, None),
+        (D(2027, 5, 12), "chase", _c(2, 0, s2), None, None),
+        (D(2027, 5, 13), "escalate", "L2.escalate", 3, s3),
+        (D(2027, 5, 17), "chase", _c(3, -2, s3), None, None),
+        (D(2027, 5, 19), "chase", _c(3, 0, s3), None, None),
         (D(2027, 5, 19), "budget_warning", "budget.15", None, None),
-        (D(2027, 5, 21), "chase", _c(3, 0, s3), None, None),
-        (D(2027, 5, 24), "escalate", "L3.escalate", 4, s4),
+        (D(2027, 5, 20), "escalate", "L3.escalate", 4, s4),
+        (D(2027, 5, 24), "chase", _c(4, -2, s4), None, None),
+        (D(2027, 5, 26), "chase", _c(4, 0, s4), None, None),
         (D(2027, 5, 26), "budget_warning", "budget.20", None, None),
-        (D(2027, 5, 27), "chase", _c(4, -2, s4), None, None),
-        (D(2027, 6, 1), "chase", _c(4, 0, s4), None, None),
-        (D(2027, 6, 2), "referral_due", "L5.referral", 5, None),
+        (D(2027, 5, 27), "referral_due", "L5.referral", 5, None),
     ]
 
 
 def test_simulate_south_west_over_new_year() -> None:
-    # Opened Mon 14 Dec 2026 at Stage 2 (10; Stage 1 is informal): 15-18 (4), 21-24 (8), [25, 28] Tue 29,
-    # Wed 30 (10) -> due Wed 30 Dec; -2 Tue 29 (1), Thu 24 (2). Stage 3 (5) from Thu 31: [1 Jan] Mon 4 - Fri 8
-    # -> due Fri 8 Jan; -2 Wed 6. Stage 4 (5) from Mon 11: due Mon 18; -2 Thu 14. Budget from Mon 14 Dec:
-    # Dec 15-18 (4), 21-24 (8), 29-31 (11), Jan 4-7 (15) -> Thu 7 Jan; 8, 11, 12, 13, 14 (20) -> Thu 14 Jan.
-    s2, s3, s4 = D(2026, 12, 30), D(2027, 1, 8), D(2027, 1, 18)
+    # Opened Mon 14 Dec 2026 at Stage 2 (10; Stage 1 is informal): 15-18 (4), 21-24 (8), [25, 28] Tue 29 (9),
+    # Wed 30 (10) -> due Wed 30 Dec; -2 Tue 29 (1), Thu 24 (2). Stage 3 (5) from Thu 31: Thu 31 (1), [1 Jan]
+    # Mon 4 (2), Tue 5 (3), Wed 6 (4), Thu 7 (5) -> due Thu 7 Jan; -2 Wed 6 (1), Tue 5 (2). Stage 4 (5) from
+    # Fri 8: Fri 8 (1), Mon 11 (2), Tue 12 (3), Wed 13 (4), Thu 14 (5) -> due Thu 14 Jan; -2 Tue 12. Cafcass
+    # Fri 15 Jan. Budget from Mon 14 Dec: Dec 15-18 (4), 21-24 (8), 29-31 (11), Jan 4-7 (15) -> Thu 7 Jan;
+    # 8, 11, 12, 13, 14 (20) -> Thu 14 Jan: the same days as the Stage 3 and 4 due dates (cumulative 15, 20).
+    s2, s3, s4 = D(2026, 12, 30), D(2027, 1, 7), D(2027, 1, 14)
     assert simulate(SOUTH_WEST, ENG, 2, D(2026, 12, 14), D(2027, 2, 28)) == [
         (D(2026, 12, 24), "chase", _c(2, -2, s2), None, None),
         (D(2026, 12, 30), "chase", _c(2, 0, s2), None, None),
         (D(2026, 12, 31), "escalate", "L2.escalate", 3, s3),
-        (D(2027, 1, 6), "chase", _c(3, -2, s3), None, None),
+        (D(2027, 1, 5), "chase", _c(3, -2, s3), None, None),
+        (D(2027, 1, 7), "chase", _c(3, 0, s3), None, None),
         (D(2027, 1, 7), "budget_warning", "budget.15", None, None),
-        (D(2027, 1, 8), "chase", _c(3, 0, s3), None, None),
-        (D(2027, 1, 11), "escalate", "L3.escalate", 4, s4),
-        (D(2027, 1, 14), "chase", _c(4, -2, s4), None, None),
+        (D(2027, 1, 8), "escalate", "L3.escalate", 4, s4),
+        (D(2027, 1, 12), "chase", _c(4, -2, s4), None, None),
+        (D(2027, 1, 14), "chase", _c(4, 0, s4), None, None),
         (D(2027, 1, 14), "budget_warning", "budget.20", None, None),
-        (D(2027, 1, 18), "chase", _c(4, 0, s4), None, None),
-        (D(2027, 1, 19), "referral_due", "L5.referral", 5, None),
+        (D(2027, 1, 15), "referral_due", "L5.referral", 5, None),
     ]
 
 
@@ -740,3 +753,46 @@ def test_prop_ticks_at_random_times_never_burst(policy: Policy, cal: WorkingCale
                 r = replace(r, stage=StageState(level=a.to_level, started_on=london(now).date(), due_on=a.due_on))
             r = replace(r, done=r.done | set(a.covers))
     assert len(sent) == len(set(sent))
+
+
+def ladder_due_dates(policy: Policy, cal: WorkingCalendar, opened: date) -> dict[int, date | None]:
+    """Nobody answers; the bot ticks at 10:00 on every working day from ``opened`` and carries out every action.
+    Returns each level's due date as set when the record reached it (the first from the policy at the opening)."""
+    first = policy.first_formal_level()
+    assert first.working_days is not None
+    r = rec(first.number, opened, cal.add_working_days(opened, first.working_days), opened=opened)
+    dues: dict[int, date | None] = {first.number: r.stage.due_on}
+    day = opened
+    while r.stage.level != policy.levels[-1].number or "L5.referral" not in r.done:
+        assert day < opened + timedelta(days=120), dues
+        if cal.is_working_day(day):
+            for a in decide(r, at(day, 10), policy, cal):
+                if a.kind == ActionKind.ESCALATE:
+                    assert a.to_level is not None
+                    dues[a.to_level] = a.due_on
+                    r = replace(r, stage=StageState(level=a.to_level, started_on=day, due_on=a.due_on))
+                elif a.to_level is not None:  # the referral after the last timed level
+                    r = replace(r, stage=StageState(level=a.to_level, started_on=day, due_on=None))
+                r = replace(r, done=r.done | set(a.covers))
+        day += timedelta(days=1)
+    return dues
+
+
+@pytest.mark.parametrize("policy", sorted(PRESETS.values(), key=lambda p: p.key), ids=lambda p: p.key)
+@pytest.mark.parametrize("cal", CALENDARS, ids=["england", "closure-29-dec", "closures-feb-apr"])
+@pytest.mark.parametrize("opened", [D(2026, 12, 14), D(2027, 2, 1), D(2027, 3, 15), D(2027, 4, 27)])
+def test_on_time_ladder_keeps_the_policys_cumulative_working_days(
+    policy: Policy, cal: WorkingCalendar, opened: date
+) -> None:
+    """Rule 4: with the bot ticking every working day, each level is due the policy's cumulative number of
+    working days after the opening (Dorset 5/10/15/20, Hull 10/15/18/20, Birmingham 10/13/16/20, ...)."""
+    dues = ladder_due_dates(policy, cal, opened)
+    expected = {lvl.number: cal.add_working_days(opened, cum) for lvl, cum in policy.cumulative() if cum is not None}
+    assert dues == expected
+
+
+def test_on_time_ladder_birmingham_by_hand() -> None:
+    # Birmingham opened Mon 8 Mar 2027: Stage 1 due 10 WD later, Mon 22 Mar; Stage 2 13 WD, Thu 25 Mar; Stage 3
+    # 16 WD (Tue 30, Wed 31 after Easter), Thu 1 Apr; Stage 4 20 WD (Fri 2, Mon 5, Tue 6), Wed 7 Apr.
+    assert ladder_due_dates(BIRMINGHAM, ENG, D(2027, 3, 8)) == {
+        1: D(2027, 3, 22), 2: D(2027, 3, 25), 3: D(2027, 4, 1), 4: D(2027, 4, 7)}
