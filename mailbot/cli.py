@@ -399,9 +399,11 @@ def strip_reply_cmd(file: str) -> None:
 @friendly
 def tick_cmd(ctx: click.Context, now: datetime | None, dry_run: bool) -> None:
     """Run one tick: chase, escalate and notify whatever is due (then send it, unless --dry-run)."""
+    if now is not None:  # the whole run happens then: events, mails and sending are stamped with it
+        ctx.ensure_object(dict)["now"] = now
     service = _service(ctx)
     try:
-        items = service.tick(now or ctx.obj.get("now"), dry_run=dry_run)
+        items = service.tick(ctx.obj.get("now"), dry_run=dry_run)
     finally:
         service.close()
     for item in items:
@@ -477,6 +479,8 @@ _register_digest()
 def main(argv: list[str] | None = None) -> None:
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr,
                         format="%(asctime)s level=%(levelname)s logger=%(name)s %(message)s")
+    for noisy in ("alembic", "apscheduler.scheduler", "httpx", "msal"):  # their INFO lines say nothing to operators
+        logging.getLogger(noisy).setLevel(logging.WARNING)
     cli.main(args=argv, prog_name="mailbot")
 
 

@@ -94,6 +94,8 @@ def render_detail(detail: dict[str, Any]) -> str:
                      f"{due}{answered}; {s['outcome'] or 'current'}")
     lines.append("  timeline:")
     for e in detail["timeline"]:
+        if e["event"] == "action_done":  # bookkeeping of the clock (in --json); the mails it sent show anyway
+            continue
         mail = e.get("mail")
         head = f"    {e['at'][:16]}  {e['event']:<14} {e['actor']}"
         if mail:

@@ -361,11 +361,13 @@ def _whose_line(addressee: Person | None) -> str:
 
 
 def _ask(role: str, candidates: tuple[Person, ...]) -> str:
+    # What the IRO can do about it is the same in every case (the mail says how): forward the escalation to the
+    # right person, copying the bot's mailbox; the bot then records them as the level's manager.
     if not candidates:
-        return (f"Nobody in the directory has the role {role}: please reply with the name and email address of "
-                f"the {role} who should receive it (and ask for the directory to be updated).")
+        return (f"Nobody in the directory has the role {role}: forward the escalation to the {role} who should "
+                "receive it (and ask for the directory to be updated).")
     if len(candidates) == 1:
-        return (f"The directory lists one {role}, {candidates[0].describe()}. Please reply to confirm they "
-                "should receive it, or name the right person.")
-    return (f"The directory lists {len(candidates)} people as {role}: {_names(candidates)}. Please reply "
-            "saying which of them should receive it.")
+        return (f"The directory lists one {role}, {candidates[0].describe()}, but not in this manager's line: "
+                "forward the escalation to them if they are the right person, or to whoever is.")
+    return (f"The directory lists {len(candidates)} people as {role}: {_names(candidates)}. Forward the "
+            "escalation to the one who should receive it.")
