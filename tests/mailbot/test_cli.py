@@ -195,7 +195,7 @@ def test_drop_poll_list_show_on_the_embedded_default(local: Path) -> None:
                                                 to=["jane.iro@example.test"], cc=[], text="On it.", when=when))
     code, out, err = run("drop", "a.eml", "b.eml")
     assert code == 0, err
-    code, out, err = run("poll", "--once")
+    code, out, err = run("--now", "2026-11-24T10:00", "poll", "--once")  # received then, whatever today is
     assert code == 0, err
     assert "2 mail(s) read" in out
     # the embedded default's domain is not example.test, but reading mail is never refused for that
@@ -206,3 +206,11 @@ def test_drop_poll_list_show_on_the_embedded_default(local: Path) -> None:
     code, _, err = run("show", "ESC-9999")
     assert code == 2 and "no escalation 'ESC-9999'" in err
     assert (local / "var" / "iro-mailbot.db").stat().st_mode & 0o777 == 0o600
+    # the clock, rehearsed: Tom answered on Tuesday, the IRO said nothing for two working days: she is asked
+    code, out, _ = run("tick", "--dry-run", "--now", "2026-11-25T10:00")
+    assert (code, out.strip()) == (0, "0 action(s) would be done")
+    code, out, _ = run("tick", "--now", "2026-11-26T10:00")
+    assert code == 0 and "L1.ask_iro" in out and "1 action(s) done" in out
+    timeline = json.loads(run("show", "ESC-0001", "--json")[1])["timeline"]
+    done = next(e for e in timeline if e["event"] == "action_done")
+    assert done["at"] == "2026-11-26T10:00:00+00:00"  # the whole run is stamped with --now
