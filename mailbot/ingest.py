@@ -408,6 +408,13 @@ class Ingestor:
             return
         intent = read_response(text, day)
         stage = esc.current_stage
+        earlier = {s.addressee_email for s in esc.stages if s is not stage and s.addressee_email}
+        if stage is not None and stage.addressee_email and sender in earlier - {stage.addressee_email}:
+            # the manager of a level already passed: part of the record, but not the current manager's response
+            uow.events.append("message", escalation=esc, message=msg, actor=sender or "unknown",
+                              data={"level": esc.current_level, "from_earlier_level": True})
+            esc.updated_at = reading.received
+            return
         # A request for more time is not yet the response: the clock runs until the IRO agrees a new date.
         if (stage is not None and stage.responded_at is None and esc.status == "open"
                 and not intent.extension_requested):

@@ -297,3 +297,22 @@ def test_mail_outside_the_domains_is_refused_and_recorded(bot: Ingestor, store: 
         events = [e for e in uow.events.for_escalation(uow.escalations.get(ref)) if "refused" in e.kind]
         assert [e.kind for e in events] == ["recipient_refused", "recipient_refused", "mail_refused"]
         assert events[0].data["refused"] == ["someone@elsewhere.example", "x@example.test.evil.example"]
+
+
+def test_the_earlier_managers_reply_does_not_stop_the_next_levels_clock(bot: Ingestor, ticker: Ticker,
+                                                                       store: Store, clock: Clock) -> None:
+    thread = Thread(SUBJECT)
+    ref = open_escalation(bot, thread)
+    tick_days(ticker, clock, [at(2, 12)])  # escalated to Sara, due Tuesday 8 December
+    clock.now = at(2, 12, 14)
+    bot.ingest(outlook_reply(thread, sender=TM, to=[IRO], cc=[BOT, SM], text="Sorry, I was off. Sara has it now.",
+                             when=clock.now))
+    with store.unit_of_work() as uow:
+        esc = uow.escalations.get(ref)
+        assert esc.current_stage.responded_at is None
+        assert uow.events.for_escalation(esc)[-1].data == {"level": 2, "from_earlier_level": True}
+    assert [k for _, k, _ in tick_days(ticker, clock, [at(4, 12), at(8, 12)])] == ["chase", "chase"]
+    clock.now = at(8, 12, 15)
+    bot.ingest(outlook_reply(thread, sender=SM, to=[IRO], cc=[BOT], text="Plan agreed at panel.", when=clock.now))
+    with store.unit_of_work() as uow:
+        assert uow.escalations.get(ref).current_stage.responded_at == clock.now
