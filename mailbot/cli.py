@@ -426,6 +426,31 @@ def send_cmd(ctx: click.Context) -> None:
                f"refused {len(report.refused)}" + (f" (server: {report.server_error})" if report.server_error else ""))
 
 
+@cli.command("outbox")
+@click.option("--status", "statuses", multiple=True, type=click.Choice(["pending", "sent", "failed", "refused"]),
+              help="Only mails in this state (repeatable). Default: everything not yet sent well.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.pass_context
+@friendly
+def outbox_cmd(ctx: click.Context, statuses: tuple[str, ...], as_json: bool) -> None:
+    """The bot's own mail: what waits, what was given up or refused, and why (newest first)."""
+    service = _service(ctx)
+    wanted = statuses or ("pending", "failed", "refused")
+    with service.store.unit_of_work() as uow:
+        rows = [{"key": r.key, "status": r.status, "kind": r.kind, "to": list(r.to_emails), "attempts": r.attempts,
+                 "created_at": r.created_at.isoformat(), "sent_at": r.sent_at.isoformat() if r.sent_at else None,
+                 "next_attempt_at": r.next_attempt_at.isoformat() if r.next_attempt_at else None,
+                 "last_error": r.last_error} for r in uow.outbox.by_status(*wanted)]
+    service.close()
+    if as_json:
+        click.echo(json.dumps(rows, indent=2))
+        return
+    for r in rows:
+        why = f" — {r['last_error']}" if r["last_error"] else ""
+        click.echo(f"{r['status']:<8} {r['kind']:<14} tries {r['attempts']:<2} {r['key']}{why}")
+    click.echo(f"{len(rows)} mail(s) {'/'.join(wanted)}")
+
+
 @cli.command("purge")
 @click.option("--dry-run", is_flag=True, help="Count what would go; delete nothing.")
 @click.pass_context

@@ -315,6 +315,13 @@ class OutboxRepository:
             .order_by(OutboxMail.created_at, OutboxMail.id)
         ))
 
+    def by_status(self, *statuses: str, limit: int = 200) -> builtins.list[OutboxMail]:
+        """Mails in any of ``statuses`` (all when none given), newest first."""
+        query = select(OutboxMail).order_by(OutboxMail.created_at.desc(), OutboxMail.id.desc()).limit(limit)
+        if statuses:
+            query = query.where(OutboxMail.status.in_(statuses))
+        return builtins.list(self.session.scalars(query))
+
     def claim(self, mail: OutboxMail, now: datetime, until: datetime) -> bool:
         """Take ``mail`` for one delivery attempt: count the attempt and hide it from :meth:`pending` until
         ``until``. A compare-and-set on (status, attempts, next_attempt_at), so of two senders racing for the

@@ -214,3 +214,22 @@ def test_drop_poll_list_show_on_the_embedded_default(local: Path) -> None:
     timeline = json.loads(run("show", "ESC-0001", "--json")[1])["timeline"]
     done = next(e for e in timeline if e["event"] == "action_done")
     assert done["at"] == "2026-11-26T10:00:00+00:00"  # the whole run is stamped with --now
+
+
+def test_outbox_lists_what_waits_and_what_was_refused(local: Path) -> None:
+    from datetime import UTC, datetime
+
+    from tests.mailfactory import Thread, outlook_escalation
+
+    subject = "Action - Level 1 escalation - Jane Doe - MOSAIC 123456"  # no date, no manager: acknowledged
+    raw = outlook_escalation(Thread(subject), subject=subject, to="iro-escalations@example.gov.uk",
+                             when=datetime(2026, 11, 24, 9, 0, tzinfo=UTC))
+    (local / "a.eml").write_bytes(raw)
+    run("drop", "a.eml")
+    run("--now", "2026-11-24T10:00", "poll", "--once")
+    code, out, _ = run("outbox")
+    # the IRO (jane.iro@example.test) is outside the embedded default's domain: the acknowledgement is refused
+    assert code == 0
+    assert out.splitlines()[0] == "refused  acknowledgement tries 0  ESC-0001.ack — no recipient inside council.domains"
+    assert out.strip().endswith("1 mail(s) pending/failed/refused")
+    assert json.loads(run("outbox", "--status", "sent", "--json")[1]) == []
