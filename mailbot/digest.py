@@ -87,6 +87,14 @@ def attention_snapshot(msg: Message) -> AttentionMail:
                          subject=msg.subject, reason=msg.attention_reason)
 
 
+def unsent_snapshot(row: OutboxMail) -> AttentionMail:
+    """A mail of the bot's own that never went (given up after retries, or no recipient allowed)."""
+    why = "given up after repeated failures" if row.status == "failed" else "refused"
+    detail = f": {row.last_error}" if row.last_error else ""
+    return AttentionMail(received_at=row.created_at, from_email=row.from_email, from_name="iro-mailbot (not sent)",
+                         subject=row.subject, reason=f"the bot could not send this mail, {why}{detail}")
+
+
 def _period(period: str | Period, now: datetime) -> Period:
     return period if isinstance(period, Period) else period_ending(period, now)
 
@@ -96,6 +104,8 @@ def build_digest(uow: UnitOfWork, config: Config, period: str | Period, now: dat
     before it."""
     records = [snapshot(e) for e in uow.escalations.list()]
     attention = [attention_snapshot(m) for m in uow.messages.attention()]
+    attention += [unsent_snapshot(r) for r in uow.outbox.by_status("failed", "refused")
+                  if not r.key.startswith("digest.")]
     return compute_digest(records, attention, _period(period, now), now, config.policy,
                           config.calendar.calendar())
 
@@ -251,4 +261,5 @@ __all__ = [
     "queue_digest",
     "render_digest",
     "snapshot",
+    "unsent_snapshot",
 ]

@@ -377,3 +377,30 @@ def test_command_sends_once(tmp_path: Path, store: Store) -> None:
     again = _cli(tmp_path, "--now", "2026-12-07T10:00", "--send")
     assert again.exit_code == 0, again.output
     assert "was queued before" in again.output
+
+
+def test_mail_the_bot_could_not_send_needs_attention_in_the_digest(tmp_path: Path) -> None:
+    from mailbot.config import parse_config
+    from mailbot.digest import build_digest
+    from mailbot.mailout import queue_mail
+
+    config = parse_config({"council": {"name": "Example Council", "domains": ["example.test"]},
+                           "store": {"url": "sqlite:///bot.db"}}, source="test", base=tmp_path)
+    store = Store(config.store.url)
+    store.upgrade()
+    now = datetime(2026, 11, 30, 8, 0, tzinfo=UTC)
+    with store.unit_of_work() as uow:
+        refused = queue_mail(uow, config, key="x.refused", kind="note", to=["someone@elsewhere.example"],
+                             subject="Note", text="t", now=now)
+        failed = queue_mail(uow, config, key="x.failed", kind="note", to=["tm@example.test"], subject="Chaser",
+                            text="t", now=now)
+        assert refused is not None and failed is not None
+        uow.outbox.mark_failed(failed, "SendConnectionError: 421 try later")
+        queue_mail(uow, config, key="x.pending", kind="note", to=["tm@example.test"], subject="Fine", text="t", now=now)
+        uow.commit()
+    with store.unit_of_work() as uow:
+        figures = build_digest(uow, config, "week", now)
+    assert figures.attention_count == 2
+    reasons = sorted(m.reason or "" for m in figures.attention_oldest)
+    assert reasons == ["the bot could not send this mail, given up after repeated failures: SendConnectionError: 421 "
+                       "try later", "the bot could not send this mail, refused: no recipient inside council.domains"]
