@@ -42,6 +42,7 @@ from mailbot.transports.smtp import SmtpSender
 from mailbot.views import escalation_detail
 from store.models import Message
 from store.uow import Store
+from tests.botsetup import Clock
 from tests.fakes.exchange import FakeExchange, account, record_sleeps, serve
 from tests.fakes.graph import FakeGraph
 from tests.mailbot import graph_payloads as gp
@@ -249,13 +250,6 @@ def world(request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.Mo
 
 # ---- the service -----------------------------------------------------------------------------------------------
 
-
-class Clock:
-    def __init__(self, now: datetime) -> None:
-        self.now = now
-
-    def __call__(self) -> datetime:
-        return self.now
 
 
 @pytest.fixture()

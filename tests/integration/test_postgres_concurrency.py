@@ -31,6 +31,7 @@ from mailbot.transports.outbound import Refused
 from store import migrate
 from store.models import Escalation, Event, Message, OutboxMail, Stage
 from store.uow import Store
+from tests.botsetup import Clock
 from tests.mailfactory import BOT, IRO, QA, SM, TM, Thread, exchange_out_of_office, outlook_escalation, postfix_bounce
 
 pytestmark = pytest.mark.integration
@@ -43,13 +44,6 @@ T = TypeVar("T")
 def at(day: int, month: int = 11, hour: int = 10) -> datetime:
     return datetime(2026, month, day, hour, 0, tzinfo=UTC)
 
-
-class Clock:
-    def __init__(self, now: datetime) -> None:
-        self.now = now
-
-    def __call__(self) -> datetime:
-        return self.now
 
 
 def make_config(tmp_path: Path, url: str) -> Config:

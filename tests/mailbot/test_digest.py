@@ -28,18 +28,12 @@ from mailbot.ingest import Ingestor
 from rules.digest import RecordSnapshot, StageSnapshot, compute_digest, period_ending
 from store.repositories import OutboxRepository
 from store.uow import Store
+from tests.botsetup import Clock
 from tests.mailfactory import BOT, IRO, QA, TM, Thread, outlook_escalation, outlook_reply, plain_reply
 
 LONDON = ZoneInfo("Europe/London")
 NOW = datetime(2026, 12, 7, 8, 0, tzinfo=LONDON)  # Monday: the digest of the week 30 Nov - 6 Dec 2026
 
-
-class Clock:
-    def __init__(self, now: datetime) -> None:
-        self.now = now
-
-    def __call__(self) -> datetime:
-        return self.now
 
 
 def _config(tmp_path: Path, **extra: object) -> Config:

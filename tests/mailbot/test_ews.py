@@ -18,13 +18,13 @@ import pytest
 from exchangelib.protocol import BaseProtocol, close_connections
 from sqlalchemy import func, select
 
-from mailbot.config import Config, parse_config
+from mailbot.config import Config
 from mailbot.ingest import Ingestor
 from mailbot.transports.base import MailSource, TransportAuthError, TransportConnectionError, TransportProtocolError
 from mailbot.transports.ews import EwsSender, EwsSource, check, open_account
 from mailbot.transports.outbound import MailSender, SendAuthError, SendPermanentError, SendTemporaryError
 from store.models import Message as StoredMessage
-from store.uow import Store
+from tests.botsetup import example_config, migrated_store
 from tests.fakes.exchange import ENDPOINT, NS, PASSWORD, FakeExchange, account, record_sleeps, serve, settings
 from tests.mailbot import ews_payloads as P
 from tests.mailfactory import BOT, IRO, QA, TM, Thread, outlook_escalation, plain_reply
@@ -118,23 +118,12 @@ def test_deletes_and_read_flags_are_not_mail_and_only_advance_the_state(exchange
 
 @pytest.fixture()
 def config(tmp_path: Path) -> Config:
-    return parse_config(
-        {
-            "council": {"name": "Example Council", "domains": ["example.test"]},
-            "mailbox": {"address": BOT, "maildir": "mail"},
-            "store": {"url": "sqlite:///bot.db"},
-            "directory": {"qa_managers": [QA]},
-        },
-        source="test",
-        base=tmp_path,
-    )
+    return example_config(tmp_path)
 
 
 @pytest.fixture()
 def bot(config: Config) -> Ingestor:
-    store = Store(config.store.url)
-    store.upgrade()
-    return Ingestor(store, config, lambda: WHEN)
+    return Ingestor(migrated_store(config), config, lambda: WHEN)
 
 
 def _records(bot: Ingestor) -> int:

@@ -18,7 +18,7 @@ import pytest
 import respx
 from sqlalchemy import func, select
 
-from mailbot.config import Config, GraphSettings, parse_config
+from mailbot.config import Config, GraphSettings
 from mailbot.ingest import Ingestor
 from mailbot.transports.base import (
     MailSource,
@@ -30,8 +30,9 @@ from mailbot.transports.graph import GraphClient, GraphSender, GraphSource, chec
 from mailbot.transports.outbound import MailSender, SendAuthError, SendConnectionError, SendPermanentError
 from store.models import Message
 from store.uow import Store
+from tests.botsetup import example_config, migrated_store
 from tests.mailbot import graph_payloads as p
-from tests.mailfactory import BOT, QA, TM, Thread, outlook_escalation
+from tests.mailfactory import QA, TM, Thread, outlook_escalation
 
 START = datetime(2026, 11, 24, 9, 15, tzinfo=UTC)
 MIME = {"Content-Type": "message/rfc822"}
@@ -188,23 +189,12 @@ def test_a_cursor_that_is_not_a_graph_link_starts_over(client: GraphClient, grap
 
 @pytest.fixture()
 def config(tmp_path: Path) -> Config:
-    return parse_config(
-        {
-            "council": {"name": "Example Council", "domains": ["example.test"]},
-            "mailbox": {"address": BOT, "maildir": "mail"},
-            "store": {"url": "sqlite:///bot.db"},
-            "directory": {"qa_managers": [QA]},
-        },
-        source="test",
-        base=tmp_path,
-    )
+    return example_config(tmp_path)
 
 
 @pytest.fixture()
 def store(config: Config) -> Store:
-    s = Store(config.store.url)
-    s.upgrade()
-    return s
+    return migrated_store(config)
 
 
 @pytest.fixture()

@@ -7,10 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from mailbot.config import Config, parse_config
+from mailbot.config import Config
 from mailbot.ingest import Ingestor
 from mailbot.transports.maildir import MaildirSource
 from store.uow import Store
+from tests.botsetup import Clock, example_config, migrated_store
 from tests.mailfactory import (
     BOT,
     IRO,
@@ -29,36 +30,15 @@ SUBJECT = "Action - Level 1 escalation - Jane Doe - MOSAIC 123456 - response by 
 START = datetime(2026, 11, 24, 9, 15, tzinfo=UTC)  # Tuesday
 
 
-class Clock:
-    def __init__(self, now: datetime) -> None:
-        self.now = now
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, **kw: float) -> None:
-        self.now += timedelta(**kw)
-
 
 @pytest.fixture()
 def config(tmp_path: Path) -> Config:
-    return parse_config(
-        {
-            "council": {"name": "Example Council", "domains": ["example.test"]},
-            "mailbox": {"address": BOT, "maildir": "mail"},
-            "store": {"url": "sqlite:///bot.db"},
-            "directory": {"qa_managers": [QA]},
-        },
-        source="test",
-        base=tmp_path,
-    )
+    return example_config(tmp_path)
 
 
 @pytest.fixture()
 def store(config: Config) -> Store:
-    s = Store(config.store.url)
-    s.upgrade()
-    return s
+    return migrated_store(config)
 
 
 @pytest.fixture()

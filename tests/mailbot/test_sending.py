@@ -30,21 +30,12 @@ from mailbot.transports.outbound import (
 from mailbot.transports.smtp import SmtpSender, classify, xoauth2_string
 from store.models import Escalation, Event, Message, OutboxMail
 from store.uow import Store
+from tests.botsetup import Clock
 
 BOT = "iro-escalations@example.test"
 START = datetime(2026, 11, 24, 9, 15, tzinfo=UTC)  # Tuesday
 SUBJECT = "Action - Level 1 escalation - Zoë Brontë-Ångström - MOSAIC 123456"
 
-
-class Clock:
-    def __init__(self, now: datetime) -> None:
-        self.now = now
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, **kw: float) -> None:
-        self.now += timedelta(**kw)
 
 
 class FakeSender:

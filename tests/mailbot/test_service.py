@@ -10,17 +10,11 @@ import pytest
 
 from mailbot.config import Config, parse_config
 from mailbot.service import Service
+from tests.botsetup import Clock
 from tests.mailfactory import BOT, IRO, QA, SM, TM, Thread, outlook_escalation
 
 SUBJECT = "Action - Level 1 escalation - Jane Doe - MOSAIC 123456 - response by 01/12/2026"
 
-
-class Clock:
-    def __init__(self, now: datetime) -> None:
-        self.now = now
-
-    def __call__(self) -> datetime:
-        return self.now
 
 
 def make_config(tmp_path: Path, **mail_out: object) -> Config:

@@ -12,6 +12,7 @@ from mailbot.config import Config, parse_config
 from mailbot.ingest import Ingestor
 from mailbot.tick import Ticker, record_state
 from store.uow import Store
+from tests.botsetup import Clock
 from tests.mailfactory import BOT, IRO, QA, SM, TM, Thread, exchange_out_of_office, outlook_escalation, outlook_reply
 
 SUBJECT = "Action - Level 1 escalation - Jane Doe - MOSAIC 123456 - response by 01/12/2026"
@@ -44,13 +45,6 @@ def make_config(tmp_path: Path, **directory: Any) -> Config:
         base=tmp_path,
     )
 
-
-class Clock:
-    def __init__(self, now: datetime) -> None:
-        self.now = now
-
-    def __call__(self) -> datetime:
-        return self.now
 
 
 @pytest.fixture()
