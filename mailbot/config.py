@@ -31,9 +31,9 @@ from .errors import ConfigError
 
 DOMAIN_RE = re.compile(r"^(?=.{1,253}$)([A-Za-z0-9-]{1,63}\.)+[A-Za-z]{2,63}$")
 TRANSPORTS = ("maildir", "imap", "graph", "ews")
+SECURITY = ("tls", "starttls", "none")  # implicit TLS, STARTTLS, or plain text (loopback and tests only)
 AUTH = ("password", "xoauth2")
 EWS_AUTH = ("ntlm", "basic", "oauth")
-SECURITY = ("tls", "starttls", "none")
 _MISSING = object()
 
 

@@ -24,6 +24,8 @@ from typing import Any
 from imapclient import IMAPClient, SocketTimeout
 from imapclient.exceptions import IMAPClientError, LoginError
 
+from mailbot.config import SECURITY
+
 from .base import (
     FetchedMail,
     TransportAuthError,
@@ -34,7 +36,6 @@ from .base import (
 
 log = logging.getLogger(__name__)
 
-SECURITY = ("tls", "starttls", "none")
 FETCH_BATCH = 50
 MAX_BACKOFF = 60.0
 SEEN = b"\\Seen"

@@ -39,6 +39,8 @@ from email.utils import parseaddr
 from types import TracebackType
 from typing import Self
 
+from mailbot.config import SECURITY
+
 from .outbound import (
     Refused,
     SendAuthError,
@@ -50,7 +52,7 @@ from .outbound import (
 
 log = logging.getLogger(__name__)
 
-SECURITIES = ("tls", "starttls", "none")
+SECURITIES = SECURITY
 AUTH_CODES = frozenset({530, 534, 535, 538})
 _TEXT_LIMIT = 200
 
