@@ -10,10 +10,9 @@ import json
 import logging
 import os
 import sys
-from datetime import date, datetime
+from datetime import date, datetime, time
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import click
 
@@ -22,7 +21,7 @@ from rules.calendar import REGIONS, WorkingCalendar
 from rules.policy import Policy, policy_to_mapping
 from rules.presets import PRESETS
 
-from .cli_support import fail, friendly
+from .cli_support import fail, friendly, parse_moment
 from .config import Config, embedded_default, load_config
 from .policy_view import policy_table
 
@@ -43,14 +42,9 @@ def _iso_moment(ctx: click.Context | None, param: click.Parameter | None, value:
     if value is None:
         return None
     try:
-        moment = datetime.fromisoformat(value)
+        return parse_moment(value, time(9))
     except ValueError:
         raise click.BadParameter(f"{value!r} is not a date or time; write e.g. 2026-12-07T10:30") from None
-    if len(value) == 10:
-        moment = moment.replace(hour=9)
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=ZoneInfo("Europe/London"))
-    return moment
 
 
 def _config(ctx: click.Context) -> Config:

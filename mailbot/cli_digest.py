@@ -15,10 +15,9 @@ delivers it on its next round.
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import click
 
@@ -26,9 +25,8 @@ from rules.digest import PERIODS
 
 from .cli_support import fail as _fail
 from .cli_support import friendly as _friendly
+from .cli_support import parse_moment
 from .config import Config
-
-LONDON = ZoneInfo("Europe/London")
 
 
 def _config(ctx: click.Context) -> Config:
@@ -41,16 +39,11 @@ def parse_now(text: str | None, config: Config) -> datetime:
     """``--now``: an ISO date (at ``service.digest_time``, London) or datetime (naive = London); default: now."""
     if text is None:
         return datetime.now(UTC)
-    value = text.strip()
     try:
-        if "T" not in value and " " not in value and len(value) <= 10:
-            day = date.fromisoformat(value)
-            return datetime.combine(day, config.service.digest_time, tzinfo=LONDON)
-        moment = datetime.fromisoformat(value)
+        return parse_moment(text, config.service.digest_time)
     except ValueError:
         raise click.BadParameter(f"{text!r} is not an ISO date or date-time; write e.g. 2026-12-07 or "
                                  "2026-12-07T08:00", param_hint="--now") from None
-    return moment.replace(tzinfo=LONDON) if moment.tzinfo is None else moment
 
 
 @click.command("digest")

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable
+from datetime import date, datetime, time
 from functools import wraps
 from typing import Any, NoReturn, TypeVar
+from zoneinfo import ZoneInfo
 
 import click
 
@@ -14,6 +16,16 @@ from rules.errors import RulesError
 from .errors import MailbotError
 
 F = TypeVar("F", bound=Callable[..., Any])
+LONDON = ZoneInfo("Europe/London")
+
+
+def parse_moment(value: str, day_time: time) -> datetime:
+    """``--now``: an ISO date (at ``day_time``, London) or date-time (without a zone: London). ValueError if neither."""
+    value = value.strip()
+    if "T" not in value and " " not in value and len(value) <= 10:
+        return datetime.combine(date.fromisoformat(value), day_time, tzinfo=LONDON)
+    moment = datetime.fromisoformat(value)
+    return moment.replace(tzinfo=LONDON) if moment.tzinfo is None else moment
 
 
 def fail(message: str) -> NoReturn:
