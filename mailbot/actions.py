@@ -12,9 +12,8 @@ import logging
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
-from rules.calendar import WorkingCalendar
+from rules.calendar import WorkingCalendar, london_date
 from rules.decide import Action
 from rules.directory import Directory
 from rules.policy import Level
@@ -27,11 +26,6 @@ from .mailout import queue_mail
 
 log = logging.getLogger(__name__)
 
-LONDON = ZoneInfo("Europe/London")
-
-
-def london_day(moment: datetime) -> date:
-    return moment.astimezone(LONDON).date()
 
 
 def children_text(esc: Escalation) -> str:
@@ -91,11 +85,11 @@ class Actions:
         first = next((m for m in esc.messages if m.direction == "in" and m.kind == "human"), None)
         for msg in esc.messages:
             if msg is first:  # the concern itself: the mails quote it in full
-                items.append({"when": london_day(msg.received_at), "who": msg.from_name or msg.from_email or "?",
+                items.append({"when": london_date(msg.received_at), "who": msg.from_name or msg.from_email or "?",
                               "what": "raised the concern"})
             elif msg.direction == "in" and msg.kind == "human" and msg.new_text:
                 text = " ".join(msg.new_text.split())
-                items.append({"when": london_day(msg.received_at), "who": msg.from_name or msg.from_email or "?",
+                items.append({"when": london_date(msg.received_at), "who": msg.from_name or msg.from_email or "?",
                               "what": text[:400] + ("…" if len(text) > 400 else "")})
         items.sort(key=lambda i: i["when"])
         return items
@@ -133,7 +127,7 @@ class Actions:
         referral notice, never a mail to Cafcass."""
         previous = esc.current_stage
         from_level = esc.current_level
-        today = london_day(now)
+        today = london_date(now)
         if previous is not None and previous.outcome is None:
             previous.outcome = "escalated"
             previous.ended_at = now
@@ -202,7 +196,7 @@ class Actions:
         level = self._level(stage.level)
         label = level.label if level else f"Level {stage.level}"
         due = stage.due_on
-        overdue_today = due is not None and london_day(now) >= due
+        overdue_today = due is not None and london_date(now) >= due
         if stage.addressee_email:
             cc = [c for c in [esc.iro_email, *self._qa()] if c]
             subject = (f"{'Response due today' if overdue_today else 'Reminder'}: {label} escalation - "
@@ -226,7 +220,7 @@ class Actions:
                     subject=f"Resolved or escalate? {children_text(esc)} - {case_text(esc)}",
                     to=[esc.iro_email], cc=[], now=now, stage=stage,
                     manager_name=self._name(stage.addressee_email),
-                    responded_on=london_day(stage.responded_at) if stage.responded_at else None,
+                    responded_on=london_date(stage.responded_at) if stage.responded_at else None,
                     response=(stage.response_message.new_text or "").strip() if stage.response_message else "",
                     next_level=self.policy.next_level(stage.level))
 
@@ -257,4 +251,4 @@ class Actions:
                     now=now, stage=stage, inferred=inferred, level=self._level(esc.current_level))
 
 
-__all__ = ["Actions", "Outcome", "case_text", "children_text", "london_day"]
+__all__ = ["Actions", "Outcome", "case_text", "children_text"]

@@ -7,16 +7,15 @@ from collections.abc import Callable
 from datetime import date, datetime, time
 from functools import wraps
 from typing import Any, NoReturn, TypeVar
-from zoneinfo import ZoneInfo
 
 import click
 
+from rules.calendar import LONDON
 from rules.errors import RulesError
 
 from .errors import MailbotError
 
 F = TypeVar("F", bound=Callable[..., Any])
-LONDON = ZoneInfo("Europe/London")
 
 
 def parse_moment(value: str, day_time: time) -> datetime:

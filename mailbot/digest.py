@@ -21,8 +21,8 @@ from datetime import date, datetime
 
 import jinja2
 
+from rules.calendar import LONDON
 from rules.digest import (
-    LONDON,
     AttentionMail,
     DigestFigures,
     EscalationLine,

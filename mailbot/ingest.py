@@ -11,7 +11,6 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
-from zoneinfo import ZoneInfo
 
 from sqlalchemy.exc import IntegrityError
 
@@ -21,6 +20,7 @@ from parsers.mail import ParsedMail
 from parsers.message import parse_message
 from parsers.subject import SubjectFacts, normalise_subject, parse_subject
 from parsers.themes import read_themes
+from rules.calendar import london_date
 from rules.policy import Level
 from store.models import Escalation, Event, Message, Stage
 from store.uow import Store, UnitOfWork
@@ -30,12 +30,6 @@ from .config import Config
 from .transports.base import FetchedMail, MailSource
 
 log = logging.getLogger(__name__)
-LONDON = ZoneInfo("Europe/London")
-
-
-def london_date(moment: datetime) -> date:
-    """The calendar date in England of an aware moment."""
-    return moment.astimezone(LONDON).date()
 
 
 @dataclass(frozen=True)

@@ -54,8 +54,8 @@ from email.headerregistry import Address
 from email.message import EmailMessage
 from email.policy import SMTP as SMTP_POLICY
 from email.utils import format_datetime
-from zoneinfo import ZoneInfo
 
+from rules.calendar import LONDON
 from store.models import OutboxMail
 from store.uow import Store
 
@@ -75,7 +75,6 @@ from .transports.outbound import (
 log = logging.getLogger(__name__)
 
 FROM_NAME = "IRO escalations"
-LONDON = ZoneInfo("Europe/London")
 CLAIM_LEASE = timedelta(minutes=10)
 BACKOFF: tuple[timedelta, ...] = (
     timedelta(minutes=1),

@@ -8,12 +8,12 @@ import threading
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from types import FrameType
-from zoneinfo import ZoneInfo
 
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
+from rules.calendar import LONDON
 from store.models import OutboxMail
 from store.retention import PurgeReport, purge
 from store.uow import Store
@@ -29,7 +29,6 @@ from .transports.outbound import MailSender
 
 log = logging.getLogger(__name__)
 
-LONDON = ZoneInfo("Europe/London")
 
 
 def utc_now() -> datetime:

@@ -11,12 +11,13 @@ import logging
 from dataclasses import dataclass
 from datetime import date, datetime
 
+from rules.calendar import london_date
 from rules.decide import Action, DecideSettings, decide
 from rules.records import ExtensionRequest, RecordState, StageState
 from store.models import Escalation
 from store.uow import Store, UnitOfWork
 
-from .actions import Actions, london_day
+from .actions import Actions
 from .config import Config
 
 log = logging.getLogger(__name__)
@@ -66,7 +67,7 @@ def record_state(uow: UnitOfWork, esc: Escalation) -> RecordState:
     return RecordState(
         reference=esc.reference or str(esc.id),
         status=esc.status,
-        opened_on=esc.process_started_on or london_day(esc.opened_at),
+        opened_on=esc.process_started_on or london_date(esc.opened_at),
         stage=StageState(level=stage.level, started_on=stage.started_on, due_on=stage.due_on,
                          due_source=stage.due_source, responded_at=stage.responded_at,
                          addressee=stage.addressee_email),

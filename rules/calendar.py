@@ -23,8 +23,19 @@ from datetime import date, datetime, timedelta
 from functools import lru_cache
 from types import MappingProxyType
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import holidays
+
+LONDON = ZoneInfo("Europe/London")
+"""Working days, due dates and working hours are English wall-clock ones."""
+
+
+def london_date(moment: datetime) -> date:
+    """The calendar day in England of an aware instant; ``ValueError`` for a naive one."""
+    if moment.tzinfo is None or moment.utcoffset() is None:
+        raise ValueError(f"expected a timezone-aware datetime, got the naive {moment!r}")
+    return moment.astimezone(LONDON).date()
 
 #: The regions the calendar knows, as written in the configuration, mapped to the ``holidays`` subdivision.
 REGIONS: dict[str, str] = {"england": "ENG", "wales": "WLS", "scotland": "SCT", "northern-ireland": "NIR"}

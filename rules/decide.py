@@ -63,13 +63,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime
 from enum import StrEnum
-from zoneinfo import ZoneInfo
 
-from rules.calendar import WorkingCalendar
+from rules.calendar import LONDON, WorkingCalendar
 from rules.policy import Level, Policy
 from rules.records import RecordState, StageState
-
-LONDON = ZoneInfo("Europe/London")
 
 
 class ActionKind(StrEnum):

@@ -44,12 +44,9 @@ from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from zoneinfo import ZoneInfo
 
-from rules.calendar import WorkingCalendar
+from rules.calendar import WorkingCalendar, london_date
 from rules.policy import Level, Policy
-
-LONDON = ZoneInfo("Europe/London")
 
 #: The periods a digest may cover.
 PERIODS = ("week", "month", "quarter")
@@ -61,13 +58,6 @@ ATTENTION_LISTED = 5
 UNTHEMED = "unthemed"
 
 _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
-
-
-def london_date(moment: datetime) -> date:
-    """The calendar day in England of an aware instant; ``ValueError`` for a naive one."""
-    if moment.tzinfo is None or moment.utcoffset() is None:
-        raise ValueError(f"expected a timezone-aware datetime, got the naive {moment!r}")
-    return moment.astimezone(LONDON).date()
 
 
 def short_day(d: date) -> str:
