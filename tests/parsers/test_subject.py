@@ -787,6 +787,10 @@ def _corpus_subjects() -> list[str]:
     return subjects
 
 
+# a reply or forward prefix at the start, as mail clients write them (RE:, Fwd:, AW:, SV:, RE[2]:)
+_REPLY_OR_FORWARD = re.compile(r"(?i)\s*(?:re|fwd?|aw|wg|sv|vs|antw|rv|tr)\s*(?:\[\d+\])?\s*[:：]")
+
+
 @pytest.mark.skipif(not CORPUS.is_dir(), reason="shared mail corpus (../shared/corpus) is not present")
 def test_corpus_subjects_are_not_escalations() -> None:
     subjects = _corpus_subjects()
@@ -795,4 +799,4 @@ def test_corpus_subjects_are_not_escalations() -> None:
         facts = parse_subject(subject, RECEIVED)
         assert facts.is_escalation is False, subject
         assert facts.children == ()
-        assert facts.is_reply == bool(re.match(r"(?i)\s*re\s*:", subject))
+        assert facts.is_reply == bool(_REPLY_OR_FORWARD.match(subject)), subject
