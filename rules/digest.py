@@ -1,6 +1,6 @@
 """The QA managers' digest as figures: pure arithmetic over plain snapshots of the escalation records.
 
-:func:`compute_digest` takes frozen :class:`RecordSnapshot` s (built by :mod:`mailbot.digest` from the store),
+:func:`compute_digest` takes frozen :class:`RecordSnapshot` s (built by :mod:`mailbot.mail_out.digest` from the store),
 the attention mails, a :class:`Period`, ``now``, the policy and the working-day calendar, and returns
 :class:`DigestFigures`. Nothing here reads the clock, the database or the network.
 

@@ -1,25 +1,6 @@
-"""Mail sources: where the bot reads mail from (IMAP, a local Maildir), behind one small interface."""
+"""Where mail comes from and goes to: every mail source and sender, behind two small interfaces.
 
-from .base import (
-    FetchedMail,
-    MailSource,
-    Outcome,
-    TransportAuthError,
-    TransportConnectionError,
-    TransportError,
-    TransportProtocolError,
-)
-from .imap import ImapSource
-from .maildir import MaildirSource
-
-__all__ = [
-    "FetchedMail",
-    "ImapSource",
-    "MailSource",
-    "MaildirSource",
-    "Outcome",
-    "TransportAuthError",
-    "TransportConnectionError",
-    "TransportError",
-    "TransportProtocolError",
-]
+``source.py`` is the interface of a mail source and its errors, ``sender.py`` that of a mail sender and its errors;
+``maildir.py``, ``imap.py``, ``smtp.py``, ``graph.py`` (with ``msauth.py`` for tokens) and ``ews.py`` implement
+them; ``registry.py`` builds the configured ones and checks them for ``mailbot check-config --connect``.
+"""

@@ -35,7 +35,7 @@ notifications are not used (out of scope).
 bot's own Message-ID, In-Reply-To, References and Auto-Submitted headers travel with it. Exchange takes To and Cc
 from the MIME headers; envelope recipients not named there are added as Bcc.
 
-Errors become the transport errors of :mod:`mailbot.transports.base` / :mod:`mailbot.transports.outbound`, in plain
+Errors become the transport errors of :mod:`mailbot.transports.source` / :mod:`mailbot.transports.sender`, in plain
 words that name the missing right. No password, subject, body or name is ever logged or put in a message.
 """
 
@@ -79,21 +79,21 @@ from exchangelib.util import MNS
 from exchangelib.version import EXCHANGE_2016
 from oauthlib.oauth2 import TokenExpiredError
 
-from .base import (
-    FetchedMail,
-    TransportAuthError,
-    TransportConnectionError,
-    TransportError,
-    TransportProtocolError,
-    check_outcome,
-)
-from .outbound import (
+from .sender import (
     Refused,
     SendAuthError,
     SendConnectionError,
     SendError,
     SendPermanentError,
     SendTemporaryError,
+)
+from .source import (
+    FetchedMail,
+    TransportAuthError,
+    TransportConnectionError,
+    TransportError,
+    TransportProtocolError,
+    check_outcome,
 )
 
 log = logging.getLogger(__name__)

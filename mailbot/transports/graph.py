@@ -47,20 +47,20 @@ import httpx
 
 from mailbot.config import GraphSettings
 
-from .base import (
+from .sender import (
+    Refused,
+    SendAuthError,
+    SendConnectionError,
+    SendPermanentError,
+    SendTemporaryError,
+)
+from .source import (
     FetchedMail,
     TransportAuthError,
     TransportConnectionError,
     TransportError,
     TransportProtocolError,
     check_outcome,
-)
-from .outbound import (
-    Refused,
-    SendAuthError,
-    SendConnectionError,
-    SendPermanentError,
-    SendTemporaryError,
 )
 
 log = logging.getLogger(__name__)

@@ -26,7 +26,7 @@ from imapclient.exceptions import IMAPClientError, LoginError
 
 from mailbot.config import SECURITY
 
-from .base import (
+from .source import (
     FetchedMail,
     TransportAuthError,
     TransportConnectionError,

@@ -1,4 +1,4 @@
-"""A local Maildir as the mail source: the embedded default, no server at all.
+"""A local Maildir as the mail source and the sender: the embedded default, no server at all.
 
 The inbox is the Maildir at ``path`` (``new/`` and ``cur/``). Every mail still in the inbox is "new": once the
 service has recorded a mail it calls :meth:`MaildirSource.settle`, which moves the mail into the Maildir++
@@ -15,10 +15,14 @@ import os
 import re
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
+from email.message import EmailMessage
 from pathlib import Path
+from types import TracebackType
+from typing import Self
 
-from .base import FetchedMail, Outcome, TransportError, check_outcome
+from .sender import Refused, SendTemporaryError
+from .source import FetchedMail, Outcome, TransportError, check_outcome
 
 log = logging.getLogger(__name__)
 
@@ -164,3 +168,68 @@ class MaildirSource:
             return self._md.get_folder(name)
         log.info("maildir creating folder=%s", name)
         return self._md.add_folder(name)
+
+
+DIRECTORY_MODE = 0o700
+
+
+class MaildirSender:
+    """The embedded default: each mail becomes a file in a local Maildir (``new/``). Nothing leaves the
+    machine; a person (or a test) reads the folder. The folder and its missing parents are made 0700.
+    """
+
+    def __init__(self, path: str | os.PathLike[str]) -> None:
+        self.path = Path(path)
+        self._box: mailbox.Maildir | None = None
+
+    def open(self) -> None:
+        if self._box is not None:
+            return
+        try:
+            _make_private_dirs(self.path)
+            for sub in ("tmp", "new", "cur"):  # mailbox.Maildir makes these only when it makes the folder too
+                (self.path / sub).mkdir(mode=DIRECTORY_MODE, exist_ok=True)
+            self._box = mailbox.Maildir(self.path, factory=None, create=False)
+        except OSError as exc:
+            raise SendTemporaryError(f"cannot open the sent-mail Maildir {self.path}: {exc.strerror or exc}") from exc
+
+    def send(self, msg: EmailMessage, recipients: Sequence[str]) -> Refused:
+        self.open()
+        box = self._box
+        assert box is not None
+        raw = msg.as_bytes(policy=msg.policy.clone(linesep="\n"))
+        try:
+            key = box.add(raw)
+        except OSError as exc:
+            raise SendTemporaryError(f"cannot write to the sent-mail Maildir {self.path}: {exc.strerror or exc}") \
+                from exc
+        log.debug("mail written to maildir path=%s file=%s recipients=%d", self.path, key, len(recipients))
+        return {}
+
+    def close(self) -> None:
+        self._box = None
+
+    def __enter__(self) -> Self:
+        self.open()
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"MaildirSender({str(self.path)!r})"
+
+
+def _make_private_dirs(path: Path) -> None:
+    """Create ``path`` and each missing parent with mode 0700 (existing folders are left as they are)."""
+    missing: list[Path] = []
+    current = path
+    while not current.exists():
+        missing.append(current)
+        if current.parent == current:
+            break
+        current = current.parent
+    for folder in reversed(missing):
+        folder.mkdir(mode=DIRECTORY_MODE, exist_ok=True)
+        folder.chmod(DIRECTORY_MODE)  # mkdir's mode is cut by the umask

@@ -14,8 +14,8 @@ msal first reads the tenant's OpenID configuration
 Instance discovery is off (``authority_host`` is configured, so msal need not ask login.microsoftonline.com for
 host aliases: dropping cached tokens would otherwise make that call).
 
-Errors are :class:`~mailbot.transports.base.TransportAuthError` (Entra ID refused: wrong secret, unknown app,
-unknown tenant, no consent...) or :class:`~mailbot.transports.base.TransportConnectionError` (Entra ID could
+Errors are :class:`~mailbot.transports.source.TransportAuthError` (Entra ID refused: wrong secret, unknown app,
+unknown tenant, no consent...) or :class:`~mailbot.transports.source.TransportConnectionError` (Entra ID could
 not be reached), in plain words, never with the secret, the key or a token in them.
 """
 
@@ -34,7 +34,7 @@ from msal.exceptions import MsalServiceError
 
 from mailbot.config import GraphSettings
 
-from .base import TransportAuthError, TransportConnectionError
+from .source import TransportAuthError, TransportConnectionError
 
 log = logging.getLogger(__name__)
 

@@ -8,7 +8,7 @@ Login: with ``oauth2_token_provider`` (a callable returning a fresh access token
 (``user=U\\x01auth=Bearer T\\x01\\x01``, base64 — what Microsoft 365 and Google expect); else with a password
 AUTH PLAIN/LOGIN, whichever the server offers; with neither, no AUTH (a relay that trusts the host).
 
-Every failure becomes one of the errors of :mod:`mailbot.transports.outbound`:
+Every failure becomes one of the errors of :mod:`mailbot.transports.sender`:
 
 =====================================================  =======================================================
 what happened                                          error
@@ -41,7 +41,7 @@ from typing import Self
 
 from mailbot.config import SECURITY
 
-from .outbound import (
+from .sender import (
     Refused,
     SendAuthError,
     SendConnectionError,

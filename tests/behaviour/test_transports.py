@@ -7,7 +7,7 @@ Each *world* is a mailbox the bot watches and a way out for its mail, on one tra
 - ``graph`` — the fake Exchange Online mailbox of ``tests/fakes/graph.py`` on respx, through GraphClient;
 - ``ews`` — the fake Exchange Server of ``tests/fakes/exchange.py``, through exchangelib.
 
-The service is the real :class:`~mailbot.service.Service` on a SQLite store with a fake clock; only the world
+The service is the real :class:`~mailbot.app.App` on a SQLite store with a fake clock; only the world
 differs. What is asserted is what people would see: the record's timeline, its outcome, and the mails sent.
 """
 
@@ -29,17 +29,17 @@ import httpx
 import pytest
 from exchangelib.protocol import close_connections
 
+from mailbot.app import App
+from mailbot.cli.views import escalation_detail
 from mailbot.config import Config, GraphSettings, parse_config
-from mailbot.ingest import IngestResult
-from mailbot.service import Service
-from mailbot.transports.base import MailSource
+from mailbot.mail_in.ingest import IngestResult
 from mailbot.transports.ews import EwsSender, EwsSource
 from mailbot.transports.graph import GraphClient, GraphSender, GraphSource
 from mailbot.transports.imap import ImapSource
-from mailbot.transports.maildir import MaildirSource
-from mailbot.transports.outbound import MaildirSender, MailSender
+from mailbot.transports.maildir import MaildirSender, MaildirSource
+from mailbot.transports.sender import MailSender
 from mailbot.transports.smtp import SmtpSender
-from mailbot.views import escalation_detail
+from mailbot.transports.source import MailSource
 from store.models import Message
 from store.uow import Store
 from tests.botsetup import Clock
@@ -283,9 +283,9 @@ def store(config: Config, clock: Clock) -> Store:
     return s
 
 
-def service(world: World, config: Config, store: Store, clock: Clock) -> Service:
+def service(world: World, config: Config, store: Store, clock: Clock) -> App:
     """The bot as a (re)started process: a new source and sender on the same store."""
-    return Service(config, store=store, source=world.source(), sender=world.sender(), clock=clock)
+    return App(config, store=store, source=world.source(), sender=world.sender(), clock=clock)
 
 
 def inbound(store: Store) -> list[str]:
@@ -424,7 +424,7 @@ def test_lifecycle_chasers_escalation_and_resolution(world: World, config: Confi
     for day, month in ((25, 11), (26, 11), (27, 11), (30, 11), (1, 12), (2, 12)):
         for hour in (8, 10, 15):
             clock.now = at(day, month, hour)
-            done += [(clock.now, item.kind) for item in bot.tick(clock.now)]
+            done += [(clock.now, item.kind) for item in bot.tick()]
     assert done == [(at(27, 11), "chase"), (at(1, 12), "chase"), (at(2, 12), "escalate")]
 
     sent = world.sent()

@@ -21,7 +21,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from mailbot.config import Config, parse_config
-from mailbot.digest import render_digest
+from mailbot.mail_out.digest import render_digest
 from rules.digest import AttentionMail, RecordSnapshot, StageSnapshot, compute_digest, period_ending
 
 pytestmark = pytest.mark.integration

@@ -15,15 +15,14 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from mailbot.transports import (
+from mailbot.transports.imap import ImapSource, parse_cursor, parse_ref
+from mailbot.transports.source import (
     FetchedMail,
-    ImapSource,
     MailSource,
     TransportAuthError,
     TransportConnectionError,
     TransportProtocolError,
 )
-from mailbot.transports.imap import parse_cursor, parse_ref
 from tests.servers import DEFAULT_PASSWORD, DovecotServer, free_port
 
 pytestmark = pytest.mark.integration

@@ -256,14 +256,14 @@ def test_a_running_watcher_records_new_mail_within_two_seconds(
 
 
 def _service(tmp_path: Path, dovecot: DovecotServer, user: str, folder: str = "INBOX") -> Any:
+    from mailbot.app import App
     from mailbot.config import load_config
-    from mailbot.service import Service
-    from mailbot.transports import ImapSource
+    from mailbot.transports.imap import ImapSource
 
     config = load_config(write_config(tmp_path, dovecot, user))
     source = ImapSource(dovecot.host, dovecot.imap_port, user, password=DEFAULT_PASSWORD, security="none",
                         folder=folder, timeout=5)
-    return Service(config, source=source)
+    return App(config, source=source)
 
 
 def _escalation(seed: str, child: str, case: str) -> bytes:

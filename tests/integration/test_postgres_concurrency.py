@@ -23,11 +23,11 @@ from typing import Any, TypeVar
 import pytest
 from sqlalchemy import func, inspect, select
 
+from mailbot.clock.tick import Ticker, TickItem
 from mailbot.config import Config, parse_config
-from mailbot.ingest import Ingestor, IngestResult
-from mailbot.sending import Deliverer, DeliveryReport
-from mailbot.tick import Ticker, TickItem
-from mailbot.transports.outbound import Refused
+from mailbot.mail_in.ingest import Ingestor, IngestResult
+from mailbot.mail_out.delivery import Deliverer, DeliveryReport
+from mailbot.transports.sender import Refused
 from store import migrate
 from store.models import Escalation, Event, Message, OutboxMail, Stage
 from store.uow import Store
@@ -96,7 +96,7 @@ def ingest_failures(caplog: pytest.LogCaptureFixture) -> str:
     """The tracebacks the ingest logged while keeping a mail for attention (for the assertion message)."""
     found = []
     for record in caplog.records:
-        if record.name == "mailbot.ingest" and record.exc_info:
+        if record.name == "mailbot.mail_in.ingest" and record.exc_info:
             found.append("".join(traceback.format_exception(*record.exc_info)))
     return "\n".join(found[:2]) + (f"\n... and {len(found) - 2} more" if len(found) > 2 else "")
 
@@ -214,14 +214,14 @@ INGEST_RACE = (
 def test_replicas_ingest_the_same_mails_once_each_on_postgres(postgres_url: str, tmp_path: Path,
                                                               stores: Callable[[str], Store],
                                                               caplog: pytest.LogCaptureFixture) -> None:
-    caplog.set_level(logging.INFO, logger="mailbot.ingest")
+    caplog.set_level(logging.INFO, logger="mailbot.mail_in.ingest")
     store, results = race_ingest(postgres_url, tmp_path, stores)
     check_ingested_once(store, results, caplog, known_race=True)
 
 
 def test_replicas_ingest_the_same_mails_once_each_on_sqlite(tmp_path: Path, stores: Callable[[str], Store],
                                                             caplog: pytest.LogCaptureFixture) -> None:
-    caplog.set_level(logging.INFO, logger="mailbot.ingest")
+    caplog.set_level(logging.INFO, logger="mailbot.mail_in.ingest")
     store, results = race_ingest(f"sqlite:///{tmp_path / 'race.db'}", tmp_path, stores)
     check_ingested_once(store, results, caplog)
 
@@ -243,7 +243,7 @@ TICKS = (at(25), at(27), at(27, hour=15), at(1, 12), at(2, 12), at(2, 12, 15))
 def test_replicas_ticking_at_the_same_moment_act_once(postgres_url: str, tmp_path: Path,
                                                       stores: Callable[[str], Store],
                                                       caplog: pytest.LogCaptureFixture) -> None:
-    caplog.set_level(logging.INFO, logger="mailbot.tick")
+    caplog.set_level(logging.INFO, logger="mailbot.clock.tick")
     config = make_config(tmp_path, postgres_url)
     first = stores(postgres_url)
     first.upgrade()
@@ -303,7 +303,7 @@ def test_replicas_ticking_at_the_same_moment_act_once(postgres_url: str, tmp_pat
         findings.append(f"actions reported by more than one ticker: {repeated[:3]}")
     if errors:
         tracebacks = ["".join(traceback.format_exception(*r.exc_info))
-                      for r in caplog.records if r.name == "mailbot.tick" and r.exc_info]
+                      for r in caplog.records if r.name == "mailbot.clock.tick" and r.exc_info]
         findings.append(f"{len(errors)} tick errors ({sorted({e.detail for e in errors})}), the first:\n"
                         + (tracebacks[0] if tracebacks else "?"))
     if findings:

@@ -20,9 +20,10 @@ from typing import Any
 import pytest
 
 from mailbot.config import Config, parse_config
-from mailbot.mailout import Attachment, queue_mail
-from mailbot.sending import CLAIM_LEASE, Deliverer, open_sender
-from mailbot.transports.outbound import Refused, SendAuthError
+from mailbot.mail_out.delivery import CLAIM_LEASE, Deliverer
+from mailbot.mail_out.outbox import Attachment, queue_mail
+from mailbot.transports.registry import open_sender
+from mailbot.transports.sender import Refused, SendAuthError
 from mailbot.transports.smtp import SmtpSender
 from store.models import Escalation, Message
 from store.uow import Store, utc_now
@@ -220,7 +221,7 @@ CRASHING_QUEUER = textwrap.dedent("""
     import json, sys, time
     from datetime import timedelta
     from mailbot.config import parse_config
-    from mailbot.mailout import queue_mail
+    from mailbot.mail_out.outbox import queue_mail
     from store.uow import Store, utc_now
 
     url, data, keys = sys.argv[1], json.loads(sys.argv[2]), json.loads(sys.argv[3])

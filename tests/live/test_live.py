@@ -13,10 +13,10 @@ from pathlib import Path
 
 import pytest
 
+from mailbot.app import App, system_clock
 from mailbot.config import load_config
-from mailbot.connect import check_all
-from mailbot.ingest import read
-from mailbot.service import open_source, utc_now
+from mailbot.mail_in.reading import read
+from mailbot.transports.registry import open_source
 
 pytestmark = pytest.mark.live
 
@@ -26,7 +26,7 @@ needs_live = pytest.mark.skipif(not LIVE, reason="set MAILBOT_LIVE_CONFIG to a c
 
 @needs_live
 def test_every_configured_connection_works() -> None:
-    checks = check_all(load_config(Path(str(LIVE))))
+    checks = App(load_config(Path(str(LIVE)))).check_connections()
     assert all(c.ok for c in checks), "\n".join(c.line() for c in checks)
 
 
@@ -36,7 +36,7 @@ def test_the_newest_mail_can_be_read_and_parsed() -> None:
     source = open_source(config)
     try:
         for fetched in source.fetch(None, limit=5):
-            reading = read(fetched.raw, utc_now(), config)
+            reading = read(fetched.raw, system_clock(), config)
             assert reading.kind in ("human", "auto_reply", "bounce", "unreadable")
     finally:
         source.close()

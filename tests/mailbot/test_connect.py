@@ -6,8 +6,9 @@ from pathlib import Path
 
 import pytest
 
+from mailbot.app import App
 from mailbot.config import parse_config
-from mailbot.connect import Check, check_all
+from mailbot.transports.registry import Check
 from tests.fakes.exchange import PASSWORD, SERVER, USER, FakeExchange, serve
 from tests.fakes.graph import FakeGraph
 from tests.mailbot import graph_payloads as p
@@ -34,7 +35,7 @@ def test_graph_all_well(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None
     with fake.mock() as router:
         router.get(p.OPENID_URL).respond(200, json=p.openid_configuration())
         router.post(p.TOKEN_URL).respond(200, json=p.token_response())
-        checks = check_all(graph_config(tmp_path))  # type: ignore[arg-type]
+        checks = App(graph_config(tmp_path)).check_connections()  # type: ignore[arg-type]
     text = "\n".join(lines(checks))
     assert all(c.ok for c in checks), text
     assert f"ok: mailbox (graph): token for app {p.CLIENT}" in text
@@ -50,7 +51,7 @@ def test_graph_wrong_secret_is_said_in_plain_words(tmp_path: Path, monkeypatch: 
         router.get(p.OPENID_URL).respond(200, json=p.openid_configuration())
         router.post(p.TOKEN_URL).respond(401, json=p.token_error(
             401, "invalid_client", "AADSTS7000215: Invalid client secret provided."))
-        checks = check_all(graph_config(tmp_path))  # type: ignore[arg-type]
+        checks = App(graph_config(tmp_path)).check_connections()  # type: ignore[arg-type]
     [failed] = [c for c in checks if not c.ok]
     assert failed.what == "mailbox (graph)"
     assert "secret" in failed.detail.lower() and "wrong-secret" not in failed.detail
@@ -70,14 +71,14 @@ def ews_config(tmp_path: Path) -> object:
 def test_ews_all_well_and_then_a_wrong_password(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     serve(FakeExchange(), monkeypatch)
     monkeypatch.setenv("T_EWS_PASSWORD", PASSWORD)
-    checks = check_all(ews_config(tmp_path))  # type: ignore[arg-type]
+    checks = App(ews_config(tmp_path)).check_connections()  # type: ignore[arg-type]
     text = "\n".join(lines(checks))
     assert all(c.ok for c in checks), text
     assert f"ok: mailbox (ews): server: the Exchange server {SERVER} answers (EWS)" in text
     assert "Needs attention" in text
     monkeypatch.setenv("T_EWS_PASSWORD", "not-the-password")
     serve(FakeExchange(), monkeypatch)
-    checks = check_all(ews_config(tmp_path))  # type: ignore[arg-type]
+    checks = App(ews_config(tmp_path)).check_connections()  # type: ignore[arg-type]
     failed = [c for c in checks if not c.ok]
     assert failed and failed[0].what == "mailbox (ews)"
     assert "not-the-password" not in "\n".join(lines(checks))
@@ -85,6 +86,6 @@ def test_ews_all_well_and_then_a_wrong_password(tmp_path: Path, monkeypatch: pyt
 
 def test_ews_password_not_exported(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("T_EWS_PASSWORD", raising=False)
-    checks = check_all(ews_config(tmp_path))  # type: ignore[arg-type]
+    checks = App(ews_config(tmp_path)).check_connections()  # type: ignore[arg-type]
     assert ("missing: mailbox (ews): the environment variable T_EWS_PASSWORD (mailbox.ews.password_env) is not set "
             "— export it before starting") in lines(checks)

@@ -16,7 +16,8 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from mailbot.config import Config, parse_config
-from mailbot.digest import (
+from mailbot.mail_in.ingest import Ingestor
+from mailbot.mail_out.digest import (
     CSV_COLUMNS,
     build_digest,
     csv_rows,
@@ -24,7 +25,6 @@ from mailbot.digest import (
     queue_digest,
     render_digest,
 )
-from mailbot.ingest import Ingestor
 from rules.digest import RecordSnapshot, StageSnapshot, compute_digest, period_ending
 from store.repositories import OutboxRepository
 from store.uow import Store
@@ -263,7 +263,7 @@ def test_a_template_in_the_council_folder_wins(tmp_path: Path, store: Store) -> 
 
 
 def test_the_layout_is_generic(config: Config) -> None:
-    from mailbot.digest import environment
+    from mailbot.mail_out.digest import environment
 
     env = environment(config)
     html = env.from_string('{% extends "_layout.html.j2" %}{% block body %}<p style="margin:0">Hello</p>'
@@ -281,7 +281,7 @@ def _outbox_takes_attachments() -> bool:
 
 def test_no_qa_managers_means_no_digest(tmp_path: Path, store: Store, caplog: pytest.LogCaptureFixture) -> None:
     config = _config(tmp_path, directory={})
-    with caplog.at_level(logging.WARNING, logger="mailbot.digest"), store.unit_of_work() as uow:
+    with caplog.at_level(logging.WARNING, logger="mailbot.mail_out.digest"), store.unit_of_work() as uow:
         assert queue_digest(uow, config, "week", NOW) is None
     assert "directory.qa_managers" in caplog.text
 
@@ -312,24 +312,17 @@ def test_queue_digest_once_per_period(store: Store, config: Config, caplog: pyte
 
 
 def _cli(tmp_path: Path, *args: str):
-    import click
     from click.testing import CliRunner
 
-    from mailbot.cli_digest import digest_cmd
+    from mailbot.cli import cli
 
-    @click.group()
-    @click.option("--config", "config_path")
-    @click.pass_context
-    def group(ctx: click.Context, config_path: str | None) -> None:
-        ctx.ensure_object(dict)["config_path"] = config_path
-
-    group.add_command(digest_cmd, "digest")
     (tmp_path / "config.toml").write_text(
         '[council]\nname = "Example Council"\ndomains = ["example.test"]\n'
         f'[mailbox]\naddress = "{BOT}"\nmaildir = "mail"\n'
         '[store]\nurl = "sqlite:///bot.db"\n'
         f'[directory]\nqa_managers = ["{QA}"]\n', encoding="utf-8")
-    return CliRunner().invoke(group, ["--config", str(tmp_path / "config.toml"), "digest", *args])
+    return CliRunner().invoke(cli, ["--config", str(tmp_path / "config.toml"), "digest", *args],
+                              env={"MAILBOT_CONFIG": "", "MAILBOT_NOW": ""})
 
 
 def test_command_prints_the_text(tmp_path: Path, store: Store) -> None:
@@ -363,7 +356,7 @@ def test_command_sends_once(tmp_path: Path, store: Store) -> None:
         row = uow.outbox.get("digest.week.2026-12-06")
         assert row is not None
         delivered = row.status == "sent"
-    if delivered:  # mailbot.sending is there: written to the local sent folder (mail_out.transport = maildir)
+    if delivered:  # mailbot.mail_out.delivery is there: written to the local sent folder (mail_out.transport = maildir)
         assert "Sent" in result.output
         sent = [f.read_bytes() for f in (tmp_path / "var" / "sent" / "new").iterdir()]
         digests = [m for m in sent if b"X-IRO-Mailbot-Key: digest.week.2026-12-06" in m]
@@ -375,8 +368,8 @@ def test_command_sends_once(tmp_path: Path, store: Store) -> None:
 
 def test_mail_the_bot_could_not_send_needs_attention_in_the_digest(tmp_path: Path) -> None:
     from mailbot.config import parse_config
-    from mailbot.digest import build_digest
-    from mailbot.mailout import queue_mail
+    from mailbot.mail_out.digest import build_digest
+    from mailbot.mail_out.outbox import queue_mail
 
     config = parse_config({"council": {"name": "Example Council", "domains": ["example.test"]},
                            "store": {"url": "sqlite:///bot.db"}}, source="test", base=tmp_path)

@@ -19,10 +19,10 @@ from exchangelib.protocol import BaseProtocol, close_connections
 from sqlalchemy import func, select
 
 from mailbot.config import Config
-from mailbot.ingest import Ingestor
-from mailbot.transports.base import MailSource, TransportAuthError, TransportConnectionError, TransportProtocolError
+from mailbot.mail_in.ingest import Ingestor
 from mailbot.transports.ews import EwsSender, EwsSource, check, open_account
-from mailbot.transports.outbound import MailSender, SendAuthError, SendPermanentError, SendTemporaryError
+from mailbot.transports.sender import MailSender, SendAuthError, SendPermanentError, SendTemporaryError
+from mailbot.transports.source import MailSource, TransportAuthError, TransportConnectionError, TransportProtocolError
 from store.models import Message as StoredMessage
 from tests.botsetup import example_config, migrated_store
 from tests.fakes.exchange import ENDPOINT, NS, PASSWORD, FakeExchange, account, record_sleeps, serve, settings

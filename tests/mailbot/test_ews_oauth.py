@@ -26,14 +26,12 @@ import respx
 
 import mailbot.transports.ews as ews_module
 from mailbot.config import Config, GraphSettings, parse_config
-from mailbot.connect import check_mailbox
 from mailbot.errors import ConfigError
-from mailbot.sending import open_sender
-from mailbot.service import open_source
-from mailbot.transports.base import TransportAuthError, TransportProtocolError
 from mailbot.transports.ews import EwsSender, EwsSource, check, open_account
 from mailbot.transports.msauth import TokenProvider
-from mailbot.transports.outbound import SendAuthError
+from mailbot.transports.registry import check_mailbox, open_sender, open_source
+from mailbot.transports.sender import SendAuthError
+from mailbot.transports.source import TransportAuthError, TransportProtocolError
 from tests.fakes.exchange import NS, SERVER, FakeExchange, close_connections, record_sleeps, serve, settings
 from tests.mailbot import graph_payloads as p
 from tests.mailfactory import BOT, IRO, TM, Thread, plain_reply

@@ -19,15 +19,15 @@ import respx
 from sqlalchemy import func, select
 
 from mailbot.config import Config, GraphSettings
-from mailbot.ingest import Ingestor
-from mailbot.transports.base import (
+from mailbot.mail_in.ingest import Ingestor
+from mailbot.transports.graph import GraphClient, GraphSender, GraphSource, check
+from mailbot.transports.sender import MailSender, SendAuthError, SendConnectionError, SendPermanentError
+from mailbot.transports.source import (
     MailSource,
     TransportAuthError,
     TransportConnectionError,
     TransportProtocolError,
 )
-from mailbot.transports.graph import GraphClient, GraphSender, GraphSource, check
-from mailbot.transports.outbound import MailSender, SendAuthError, SendConnectionError, SendPermanentError
 from store.models import Message
 from store.uow import Store
 from tests.botsetup import example_config, migrated_store

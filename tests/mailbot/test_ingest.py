@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from mailbot.config import Config
-from mailbot.ingest import Ingestor
+from mailbot.mail_in.ingest import Ingestor
 from mailbot.transports.maildir import MaildirSource
 from store.uow import Store
 from tests.botsetup import Clock, example_config, migrated_store
@@ -239,7 +239,7 @@ def test_a_failure_while_applying_keeps_the_mail_and_goes_on(
     def broken(*args: object, **kwargs: object) -> None:
         raise RuntimeError("boom")
 
-    monkeypatch.setattr(bot, "_open", broken)
+    monkeypatch.setattr(bot.applier, "open", broken)
     raw = outlook_escalation(Thread(SUBJECT), subject=SUBJECT, when=START)
     result = bot.ingest(raw, source_key="maildir:x", cursor="c1")
     assert (result.outcome, result.reason) == ("attention", "RuntimeError")

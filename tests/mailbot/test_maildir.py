@@ -12,8 +12,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from mailbot.transports import FetchedMail, MailSource, TransportError
 from mailbot.transports.maildir import MaildirSource
+from mailbot.transports.source import FetchedMail, MailSource, TransportError
 
 
 def mail(n: int) -> bytes:

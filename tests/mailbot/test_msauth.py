@@ -19,8 +19,8 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import NameOID
 
 from mailbot.config import GraphSettings
-from mailbot.transports.base import TransportAuthError, TransportConnectionError
 from mailbot.transports.msauth import GRAPH_SCOPE, OUTLOOK_SCOPE, TokenProvider
+from mailbot.transports.source import TransportAuthError, TransportConnectionError
 from tests.mailbot import graph_payloads as p
 
 SECRET = "Xy8Q~not-a-real-secret-but-long-enough~abc"

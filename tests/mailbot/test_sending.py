@@ -16,10 +16,11 @@ import pytest
 
 from mailbot.config import Config, parse_config
 from mailbot.errors import MailbotError
-from mailbot.mailout import Attachment, queue_mail
-from mailbot.sending import BACKOFF, CLAIM_LEASE, Deliverer, backoff, build_message, open_sender
-from mailbot.transports.outbound import (
-    MaildirSender,
+from mailbot.mail_out.delivery import BACKOFF, CLAIM_LEASE, Deliverer, backoff, build_message
+from mailbot.mail_out.outbox import Attachment, queue_mail
+from mailbot.transports.maildir import MaildirSender
+from mailbot.transports.registry import open_sender
+from mailbot.transports.sender import (
     Refused,
     SendAuthError,
     SendConnectionError,

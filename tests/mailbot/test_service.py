@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from mailbot.app import App
 from mailbot.config import Config, parse_config
-from mailbot.service import Service
 from tests.botsetup import Clock
 from tests.mailfactory import BOT, IRO, QA, SM, TM, Thread, outlook_escalation
 
@@ -43,8 +43,8 @@ def clock() -> Clock:
 
 
 def test_last_digest_moment(tmp_path: Path, clock: Clock) -> None:
-    service = Service(make_config(tmp_path), clock=clock)
-    london = service.last_digest_moment
+    service = App(make_config(tmp_path), clock=clock)
+    london = service.scheduler.last_digest_moment
     assert london(datetime(2026, 11, 30, 8, 0, tzinfo=UTC)).isoformat() == "2026-11-30T08:00:00+00:00"
     assert london(datetime(2026, 11, 30, 7, 59, tzinfo=UTC)).isoformat() == "2026-11-23T08:00:00+00:00"
     assert london(datetime(2026, 12, 3, 12, 0, tzinfo=UTC)).isoformat() == "2026-11-30T08:00:00+00:00"
@@ -53,22 +53,22 @@ def test_last_digest_moment(tmp_path: Path, clock: Clock) -> None:
 
 
 def test_catch_up_after_downtime_sends_one_digest_and_one_chaser(tmp_path: Path, clock: Clock) -> None:
-    service = Service(make_config(tmp_path), clock=clock)
+    service = App(make_config(tmp_path), clock=clock)
     service.ingestor.ingest(outlook_escalation(Thread(SUBJECT), subject=SUBJECT, when=clock.now))
     # the bot was down from Tuesday until the next Wednesday: the Monday digest and both chasers were missed
     clock.now = datetime(2026, 12, 2, 8, 30, tzinfo=UTC)  # before working hours: the digest only
-    service.catch_up()
+    service.scheduler.catch_up()
     assert sent(tmp_path) == ["digest.week.2026-11-29"]
     clock.now = datetime(2026, 12, 2, 10, 0, tzinfo=UTC)
-    service.catch_up()
-    service.catch_up()
+    service.scheduler.catch_up()
+    service.scheduler.catch_up()
     # one catch-up: the escalation (the due date passed), not a burst of the missed chasers; the digest once
     assert sent(tmp_path) == ["ESC-0001.L1.escalate", "digest.week.2026-11-29"]
 
 
 def test_scheduler_has_its_jobs_coalescing(tmp_path: Path, clock: Clock) -> None:
-    service = Service(make_config(tmp_path), clock=clock)
-    scheduler = service.start_scheduler()
+    service = App(make_config(tmp_path), clock=clock)
+    scheduler = service.scheduler.start()
     try:
         jobs = {job.id: job for job in scheduler.get_jobs()}
         assert set(jobs) == {"tick", "send", "digest", "purge"}
@@ -85,9 +85,10 @@ def test_templates_can_be_overridden_from_a_folder(tmp_path: Path, clock: Clock)
     folder.mkdir()
     (folder / "chaser.txt.j2").write_text("Dear {{ manager_name }}, {{ ref }} is due {{ due | long_date }}. "
                                           "Regards, {{ council }}\n", encoding="utf-8")
-    service = Service(make_config(tmp_path, templates="templates"), clock=clock)
+    service = App(make_config(tmp_path, templates="templates"), clock=clock)
     service.ingestor.ingest(outlook_escalation(Thread(SUBJECT), subject=SUBJECT, when=clock.now))
-    service.tick(datetime(2026, 11, 27, 10, 0, tzinfo=UTC))
+    clock.now = datetime(2026, 11, 27, 10, 0, tzinfo=UTC)
+    service.tick()
     [mail] = list(mailbox.Maildir(tmp_path / "sent", create=False))
     text = mail.get_payload()[0].get_payload(decode=True).decode()
     assert text == "Dear Tom Manager, ESC-0001 is due Tuesday 1 December 2026. Regards, Example Council\n"
@@ -95,7 +96,7 @@ def test_templates_can_be_overridden_from_a_folder(tmp_path: Path, clock: Clock)
 
 
 def test_retention_purge_forgets_closed_records_after_the_retention(tmp_path: Path, clock: Clock) -> None:
-    service = Service(make_config(tmp_path), clock=clock)
+    service = App(make_config(tmp_path), clock=clock)
     thread = Thread(SUBJECT)
     service.ingestor.ingest(outlook_escalation(thread, subject=SUBJECT, when=clock.now))
     from tests.mailfactory import plain_reply
@@ -105,21 +106,22 @@ def test_retention_purge_forgets_closed_records_after_the_retention(tmp_path: Pa
     with service.store.unit_of_work() as uow:
         assert uow.escalations.get("ESC-0001").status == "closed"
     later = datetime(2028, 11, 23, tzinfo=UTC)  # 730 days less a day: kept
-    assert service.purge(later, dry_run=False).escalations == 0
-    report = service.purge(datetime(2028, 11, 25, tzinfo=UTC), dry_run=True)
+    clock.now = later
+    assert service.purge(dry_run=False).escalations == 0
+    clock.now = datetime(2028, 11, 25, tzinfo=UTC)
+    report = service.purge(dry_run=True)
     assert report.escalations == 1 and report.messages >= 2
     with service.store.unit_of_work() as uow:
         assert uow.escalations.get("ESC-0001") is not None  # a dry run deletes nothing
-    service.purge(datetime(2028, 11, 25, tzinfo=UTC))
+    service.purge()
     with service.store.unit_of_work() as uow:
         assert uow.escalations.get("ESC-0001") is None
 
 
 def test_exchange_online_imap_and_smtp_take_xoauth2_tokens_from_the_app_registration(tmp_path: Path) -> None:
-    from mailbot.sending import open_sender
-    from mailbot.service import open_source
     from mailbot.transports.imap import ImapSource
     from mailbot.transports.msauth import TokenProvider
+    from mailbot.transports.registry import open_sender, open_source
     from mailbot.transports.smtp import SmtpSender
 
     config = parse_config({

@@ -8,9 +8,9 @@ from typing import Any
 
 import pytest
 
+from mailbot.clock.tick import Ticker, record_state
 from mailbot.config import Config, parse_config
-from mailbot.ingest import Ingestor
-from mailbot.tick import Ticker, record_state
+from mailbot.mail_in.ingest import Ingestor
 from store.uow import Store
 from tests.botsetup import Clock
 from tests.mailfactory import BOT, IRO, QA, SM, TM, Thread, exchange_out_of_office, outlook_escalation, outlook_reply
@@ -275,7 +275,7 @@ def test_missing_date_and_manager_are_acknowledged_to_the_iro(bot: Ingestor, sto
 
 
 def test_mail_outside_the_domains_is_refused_and_recorded(bot: Ingestor, store: Store, config: Config) -> None:
-    from mailbot.mailout import queue_mail
+    from mailbot.mail_out.outbox import queue_mail
 
     ref = open_escalation(bot, Thread(SUBJECT))
     with store.unit_of_work() as uow:

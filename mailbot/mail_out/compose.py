@@ -1,8 +1,9 @@
-"""The words of the bot's mails: Jinja2 templates, text and HTML, overridable from a folder named in config.
+"""The words of the bot's mails: Jinja2 templates — subject line, text and HTML — overridable from a folder in config.
 
-Every mail has two templates, ``<name>.txt.j2`` and ``<name>.html.j2``; HTML ones extend ``_layout.html.j2``
-(tables and inline CSS, so Outlook renders them). A council puts its own files of the same names in the folder
-``mail_out.templates`` and they win; a missing file there falls back to the built-in one.
+Every mail has three templates in ``templates/``: ``<name>.subject.j2`` (one line), ``<name>.txt.j2`` and
+``<name>.html.j2``; HTML ones extend ``_layout.html.j2`` (tables and inline CSS, so Outlook renders them). A council
+puts its own files of the same names in the folder ``mail_out.templates`` and they win; a missing file there falls
+back to the built-in one.
 """
 
 from __future__ import annotations
@@ -14,13 +15,14 @@ from typing import Any
 
 import jinja2
 
-from .config import Config
+from mailbot.config import Config
 
 BUILT_IN = Path(__file__).resolve().parent / "templates"
 
 
 @dataclass(frozen=True)
 class Rendered:
+    subject: str
     text: str
     html: str
 
@@ -65,9 +67,15 @@ class Composer:
     def render(self, name: str, **context: Any) -> Rendered:
         context.setdefault("council", self.config.council_name)
         context.setdefault("mailbox", self.config.mailbox.address)
+        subject = render_subject(self.env, name, context)
         text = self.env.get_template(f"{name}.txt.j2").render(**context)
         html = self.env.get_template(f"{name}.html.j2").render(**context)
-        return Rendered(text=text.strip() + "\n", html=html)
+        return Rendered(subject=subject, text=text.strip() + "\n", html=html)
 
 
-__all__ = ["BUILT_IN", "Composer", "Rendered", "environment", "long_date", "short_date"]
+def render_subject(env: jinja2.Environment, name: str, context: dict[str, Any]) -> str:
+    """``<name>.subject.j2`` rendered on one line (runs of white space, line breaks included, become one space)."""
+    return " ".join(env.get_template(f"{name}.subject.j2").render(**context).split())
+
+
+__all__ = ["BUILT_IN", "Composer", "Rendered", "environment", "long_date", "render_subject", "short_date"]

@@ -2,27 +2,27 @@
 
 The pure ``rules.decide`` says *what* is due; this module does it against the store: moves a record up a level
 (with the next manager from the directory, or asks the IRO and QA managers when the directory cannot tell),
-and queues the chaser, escalation, referral, budget and extension mails through :func:`mailbot.mailout.queue_mail`.
-The ingest service uses the same code when the IRO writes "Escalate" or a new "Level 2" mail arrives.
+and queues the chaser, escalation, referral, budget and extension mails through
+:func:`mailbot.mail_out.outbox.queue_mail`, worded by the templates of :mod:`mailbot.mail_out.compose` (subject lines
+included). Mail in uses the same :meth:`Actions.escalate` when the IRO writes "Escalate" or a new "Level 2" mail
+arrives: one path for one state change.
 """
 
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
+from mailbot.config import Config
+from mailbot.mail_out.compose import Composer, short_date
+from mailbot.mail_out.outbox import queue_mail
 from rules.calendar import WorkingCalendar, london_date
 from rules.decide import Action
 from rules.directory import Directory
 from rules.policy import Level
 from store.models import Escalation, Message, Stage
 from store.uow import UnitOfWork
-
-from .compose import Composer, short_date
-from .config import Config
-from .mailout import queue_mail
 
 log = logging.getLogger(__name__)
 
@@ -43,16 +43,6 @@ def case_text(esc: Escalation) -> str:
         system = (c.get("system") or "").strip()
         parts.append(f"{system.upper()} {c.get('number')}".strip() if system else str(c.get("number")))
     return ", ".join(parts) or "no case number"
-
-
-@dataclass(frozen=True)
-class Outcome:
-    """What one carried-out action did, for the tick's report (no children's names)."""
-
-    reference: str
-    kind: str
-    key: str
-    detail: str
 
 
 class Actions:
@@ -109,22 +99,28 @@ class Actions:
     def _qa(self) -> list[str]:
         return list(self.directory.qa_managers)
 
-    def _queue(self, uow: UnitOfWork, esc: Escalation, *, key: str, kind: str, template: str, subject: str,
+    def _queue(self, uow: UnitOfWork, esc: Escalation, *, key: str, kind: str, template: str,
                to: list[str], cc: list[str], now: datetime, **context: Any) -> None:
         rendered = self.composer.render(template, **self._base(esc), **context)
-        queue_mail(uow, self.config, key=f"{esc.reference}.{key}", kind=kind, to=to, cc=cc, subject=subject,
+        queue_mail(uow, self.config, key=f"{esc.reference}.{key}", kind=kind, to=to, cc=cc, subject=rendered.subject,
                    text=rendered.text, html=rendered.html, escalation=esc, now=now)
 
     # -- moving up ------------------------------------------------------------------------------------------
 
     def escalate(self, uow: UnitOfWork, esc: Escalation, target: Level, now: datetime, *, by: str, actor: str,
                  message: Message | None = None, key: str | None = None, bypass: bool = False,
-                 due_on: date | None = None) -> Stage | None:
-        """Close the current stage and start ``target``: the next manager from the directory gets the escalation
-        mail (QA managers, the IRO, the previous manager and the policy's roles copied), due ``due_on`` when the
-        caller worked it out (an overdue level), else the level's working days from today; when the directory
-        cannot tell who that is, the IRO and QA managers are asked instead. A terminal target (Cafcass) is a
-        referral notice, never a mail to Cafcass."""
+                 due_on: date | None = None, due_source: str | None = None,
+                 named: tuple[str, str | None] | None = None, copied: list[str] | None = None) -> Stage | None:
+        """Close the current stage and start ``target`` — the one path for every move up: the clock's (an overdue
+        level), the IRO's "Escalate" and a new "Level N" mail.
+
+        ``named`` is the manager the IRO's own mail was addressed to (a new "Level N" mail: ``(email, name)``, with
+        ``copied`` from its Cc): that mail *is* the escalation, so the bot records the stage and sends nothing.
+        Otherwise the next manager comes from the directory and gets the escalation mail (QA managers, the IRO,
+        the previous manager and the policy's roles copied); when the directory cannot tell who that is, the IRO
+        and QA managers are asked instead. Due ``due_on`` when the caller worked it out (an overdue level, the
+        IRO's date), else the level's working days from today. A terminal target (Cafcass) is a referral
+        notice, never a mail to Cafcass."""
         previous = esc.current_stage
         from_level = esc.current_level
         today = london_date(now)
@@ -143,51 +139,65 @@ class Actions:
             self.referral_notice(uow, esc, now, key=f"L{target.number}.referral")
             return stage
         current = previous.addressee_email if previous is not None else None
+        due = due_on  # as the caller worked it out; else the level's days from today
+        if due is None and target.working_days:
+            due = self.calendar.add_working_days(today, target.working_days)
+        source = (due_source or "policy") if due else None
+        if named is not None:
+            stage = self.start_stage(uow, esc, target, now, addressee=named, copied=list(copied or []), due=due,
+                                source=source)
+            uow.events.append("escalated", escalation=esc, message=message, actor=actor, data={
+                "from_level": from_level, "to_level": target.number, "by": by, "bypass": bypass,
+                "due_on": due.isoformat() if due else None, "addressee": named[0]})
+            return stage
         found = self.directory.next_addressee(current, target.role)
         person = found.person
         copies = self.directory.copies_for(target, self.policy, person)
-        due = due_on  # as rules.decide worked it out for an overdue level; else the level's days from today
-        if due is None and target.working_days:
-            due = self.calendar.add_working_days(today, target.working_days)
         cc = [*self._qa(), *copies.emails]
         if esc.iro_email:
             cc.append(esc.iro_email)
         if current:
             cc.append(current)
-        stage = Stage(escalation=esc, level=target.number, role=target.role,
-                      addressee_email=person.email if person else None, addressee_name=person.name if person else None,
-                      copied=list(dict.fromkeys(c for c in cc if not person or c != person.email)),
-                      started_at=now, started_on=today, due_on=due, due_source="policy" if due else None)
-        uow.session.add(stage)
-        esc.current_level = target.number
-        esc.updated_at = now
+        stage = self.start_stage(uow, esc, target, now, addressee=(person.email, person.name) if person else None,
+                            copied=[c for c in cc if not person or c != person.email], due=due, source=source)
         uow.events.append("escalated", escalation=esc, message=message, actor=actor, data={
             "from_level": from_level, "to_level": target.number, "by": by, "bypass": bypass,
             "due_on": due.isoformat() if due else None, "addressee": person.email if person else None})
         context = {"level": target, "previous": previous, "previous_name": self._name(current), "due": due,
                    "history": self.history(esc), "concern": self.concern(esc)}
         if person is not None:
-            subject = (f"Action - {target.label} escalation - {children_text(esc)} - {case_text(esc)}"
-                       + (f" - response by {short_date(due)}" if due else ""))
-            self._queue(uow, esc, key=key, kind="escalation", template="escalation", subject=subject,
-                        to=[person.email], cc=stage.copied, now=now, manager_name=person.name or person.email,
+            self._queue(uow, esc, key=key, kind="escalation", template="escalation", to=[person.email],
+                        cc=stage.copied, now=now, manager_name=person.name or person.email,
                         unresolved=copies.unresolved, **context)
         else:
             uow.events.append("directory_gap", escalation=esc, data={
                 "level": target.number, "role": target.role, "reason": found.reason,
                 "candidates": [p.email for p in found.candidates]})
             to = [esc.iro_email] if esc.iro_email else self._qa()
-            self._queue(uow, esc, key=f"{key}.who", kind="directory_gap", template="directory_gap",
-                        subject=f"Who is the {target.role}? {target.label} escalation - {case_text(esc)}",
-                        to=to, cc=self._qa(), now=now, reason=found.reason, candidates=found.candidates, **context)
+            self._queue(uow, esc, key=f"{key}.who", kind="directory_gap", template="directory_gap", to=to,
+                        cc=self._qa(), now=now, reason=found.reason, candidates=found.candidates, **context)
+        return stage
+
+    @staticmethod
+    def start_stage(uow: UnitOfWork, esc: Escalation, level: Level, now: datetime, *,
+               addressee: tuple[str, str | None] | None, copied: list[str], due: date | None,
+               source: str | None) -> Stage:
+        """A new current stage of ``esc`` at ``level`` (opening a record, or moving it up)."""
+        stage = Stage(escalation=esc, level=level.number, role=level.role,
+                      addressee_email=addressee[0] if addressee else None,
+                      addressee_name=(addressee[1] or None) if addressee else None,
+                      copied=list(dict.fromkeys(copied)), started_at=now, started_on=london_date(now), due_on=due,
+                      due_source=source)
+        uow.session.add(stage)
+        esc.current_level = level.number
+        esc.updated_at = now
         return stage
 
     # -- notices ----------------------------------------------------------------------------------------------
 
     def referral_notice(self, uow: UnitOfWork, esc: Escalation, now: datetime, *, key: str) -> None:
         to = [esc.iro_email] if esc.iro_email else self._qa()
-        self._queue(uow, esc, key=key, kind="referral", template="referral",
-                    subject=f"Consider a Cafcass referral - {case_text(esc)}", to=to, cc=self._qa(), now=now,
+        self._queue(uow, esc, key=key, kind="referral", template="referral", to=to, cc=self._qa(), now=now,
                     history=self.history(esc))
 
     def chase(self, uow: UnitOfWork, esc: Escalation, action: Action, now: datetime) -> None:
@@ -199,16 +209,12 @@ class Actions:
         overdue_today = due is not None and london_date(now) >= due
         if stage.addressee_email:
             cc = [c for c in [esc.iro_email, *self._qa()] if c]
-            subject = (f"{'Response due today' if overdue_today else 'Reminder'}: {label} escalation - "
-                       f"{children_text(esc)} - {case_text(esc)} - response by {short_date(due)}")
-            self._queue(uow, esc, key=action.key, kind="chaser", template="chaser", subject=subject,
-                        to=[stage.addressee_email], cc=cc, now=now, stage=stage, level_label=label, due=due,
-                        today=overdue_today, manager_name=self._name(stage.addressee_email),
-                        concern=self.concern(esc))
+            self._queue(uow, esc, key=action.key, kind="chaser", template="chaser", to=[stage.addressee_email],
+                        cc=cc, now=now, stage=stage, level_label=label, due=due, today=overdue_today,
+                        manager_name=self._name(stage.addressee_email), concern=self.concern(esc))
         else:
             to = [esc.iro_email] if esc.iro_email else self._qa()
-            self._queue(uow, esc, key=action.key, kind="chaser_nobody", template="chase_nobody",
-                        subject=f"No manager to chase: {label} escalation - {case_text(esc)}", to=to,
+            self._queue(uow, esc, key=action.key, kind="chaser_nobody", template="chase_nobody", to=to,
                         cc=self._qa(), now=now, level_label=label, due=due, role=stage.role)
 
     def ask_iro(self, uow: UnitOfWork, esc: Escalation, action: Action, now: datetime) -> None:
@@ -216,39 +222,33 @@ class Actions:
         assert stage is not None
         if not esc.iro_email:
             return
-        self._queue(uow, esc, key=action.key, kind="ask_iro", template="ask_iro",
-                    subject=f"Resolved or escalate? {children_text(esc)} - {case_text(esc)}",
-                    to=[esc.iro_email], cc=[], now=now, stage=stage,
-                    manager_name=self._name(stage.addressee_email),
+        self._queue(uow, esc, key=action.key, kind="ask_iro", template="ask_iro", to=[esc.iro_email], cc=[],
+                    now=now, stage=stage, manager_name=self._name(stage.addressee_email),
                     responded_on=london_date(stage.responded_at) if stage.responded_at else None,
                     response=(stage.response_message.new_text or "").strip() if stage.response_message else "",
                     next_level=self.policy.next_level(stage.level))
 
     def budget_warning(self, uow: UnitOfWork, esc: Escalation, action: Action, now: datetime) -> None:
         to = [esc.iro_email] if esc.iro_email else self._qa()
-        self._queue(uow, esc, key=action.key, kind="budget", template="budget",
-                    subject=f"{action.days} working days: {children_text(esc)} - {case_text(esc)}",
-                    to=to, cc=self._qa(), now=now, days=action.days, elapsed=action.elapsed,
-                    total=self.policy.total_working_days, history=self.history(esc))
+        self._queue(uow, esc, key=action.key, kind="budget", template="budget", to=to, cc=self._qa(), now=now,
+                    days=action.days, elapsed=action.elapsed, total=self.policy.total_working_days,
+                    history=self.history(esc))
 
     def extension_requested(self, uow: UnitOfWork, esc: Escalation, action: Action, now: datetime) -> None:
         if not esc.iro_email:
             return
         stage = esc.current_stage
         command = f"Extend to {short_date(action.due_on)}" if action.due_on else "Extension agreed"
-        self._queue(uow, esc, key=action.key, kind="extension", template="extension",
-                    subject=f"Extension asked: {children_text(esc)} - {case_text(esc)}", to=[esc.iro_email],
-                    cc=[], now=now, stage=stage, manager_name=self._name(stage.addressee_email if stage else None),
+        self._queue(uow, esc, key=action.key, kind="extension", template="extension", to=[esc.iro_email], cc=[],
+                    now=now, stage=stage, manager_name=self._name(stage.addressee_email if stage else None),
                     until=action.due_on, command=command)
 
     def acknowledge(self, uow: UnitOfWork, esc: Escalation, now: datetime, inferred: list[str]) -> None:
         """Tell the IRO what the bot had to work out itself (only then: a normal escalation gets no reply)."""
         if not esc.iro_email or not inferred:
             return
-        stage = esc.current_stage
-        self._queue(uow, esc, key="ack", kind="acknowledgement", template="acknowledgement",
-                    subject=f"Received: {children_text(esc)} - {case_text(esc)}", to=[esc.iro_email], cc=[],
-                    now=now, stage=stage, inferred=inferred, level=self._level(esc.current_level))
+        self._queue(uow, esc, key="ack", kind="acknowledgement", template="acknowledgement", to=[esc.iro_email],
+                    cc=[], now=now, stage=esc.current_stage, inferred=inferred, level=self._level(esc.current_level))
 
 
-__all__ = ["Actions", "Outcome", "case_text", "children_text"]
+__all__ = ["Actions", "case_text", "children_text"]

@@ -1,4 +1,4 @@
-"""Sending mail: the small interface every sender implements, its errors, and the local Maildir sender.
+"""Sending mail: the small interface every sender implements, and its errors.
 
 A sender is used for a batch: ``open()`` (connect, log in), ``send()`` once per mail, ``close()``. It is also a
 context manager doing the same. ``send`` takes a finished :class:`email.message.EmailMessage` and the envelope
@@ -20,22 +20,13 @@ Error messages hold the SMTP code and the server's words, never a password, toke
 
 from __future__ import annotations
 
-import logging
-import mailbox
-import os
 from collections.abc import Mapping, Sequence
 from email.message import EmailMessage
-from pathlib import Path
-from types import TracebackType
-from typing import Protocol, Self, runtime_checkable
+from typing import Protocol, runtime_checkable
 
 from mailbot.errors import MailbotError
 
-log = logging.getLogger(__name__)
-
 Refused = Mapping[str, tuple[int, str]]  # recipient -> (SMTP code, server text)
-
-DIRECTORY_MODE = 0o700
 
 
 class SendError(MailbotError):
@@ -79,71 +70,8 @@ class MailSender(Protocol):
         ...
 
 
-class MaildirSender:
-    """The embedded default: each mail becomes a file in a local Maildir (``new/``). Nothing leaves the
-    machine; a person (or a test) reads the folder. The folder and its missing parents are made 0700.
-    """
-
-    def __init__(self, path: str | os.PathLike[str]) -> None:
-        self.path = Path(path)
-        self._box: mailbox.Maildir | None = None
-
-    def open(self) -> None:
-        if self._box is not None:
-            return
-        try:
-            _make_private_dirs(self.path)
-            for sub in ("tmp", "new", "cur"):  # mailbox.Maildir makes these only when it makes the folder too
-                (self.path / sub).mkdir(mode=DIRECTORY_MODE, exist_ok=True)
-            self._box = mailbox.Maildir(self.path, factory=None, create=False)
-        except OSError as exc:
-            raise SendTemporaryError(f"cannot open the sent-mail Maildir {self.path}: {exc.strerror or exc}") from exc
-
-    def send(self, msg: EmailMessage, recipients: Sequence[str]) -> Refused:
-        self.open()
-        box = self._box
-        assert box is not None
-        raw = msg.as_bytes(policy=msg.policy.clone(linesep="\n"))
-        try:
-            key = box.add(raw)
-        except OSError as exc:
-            raise SendTemporaryError(f"cannot write to the sent-mail Maildir {self.path}: {exc.strerror or exc}") \
-                from exc
-        log.debug("mail written to maildir path=%s file=%s recipients=%d", self.path, key, len(recipients))
-        return {}
-
-    def close(self) -> None:
-        self._box = None
-
-    def __enter__(self) -> Self:
-        self.open()
-        return self
-
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
-        self.close()
-
-    def __repr__(self) -> str:
-        return f"MaildirSender({str(self.path)!r})"
-
-
-def _make_private_dirs(path: Path) -> None:
-    """Create ``path`` and each missing parent with mode 0700 (existing folders are left as they are)."""
-    missing: list[Path] = []
-    current = path
-    while not current.exists():
-        missing.append(current)
-        if current.parent == current:
-            break
-        current = current.parent
-    for folder in reversed(missing):
-        folder.mkdir(mode=DIRECTORY_MODE, exist_ok=True)
-        folder.chmod(DIRECTORY_MODE)  # mkdir's mode is cut by the umask
-
-
 __all__ = [
     "MailSender",
-    "MaildirSender",
     "Refused",
     "SendAuthError",
     "SendConnectionError",

@@ -11,6 +11,7 @@ import logging
 from dataclasses import dataclass
 from datetime import date, datetime
 
+from mailbot.config import Config
 from rules.calendar import london_date
 from rules.decide import Action, DecideSettings, decide
 from rules.records import ExtensionRequest, RecordState, StageState
@@ -18,7 +19,6 @@ from store.models import Escalation
 from store.uow import Store, UnitOfWork
 
 from .actions import Actions
-from .config import Config
 
 log = logging.getLogger(__name__)
 

@@ -6,12 +6,12 @@ from dataclasses import asdict
 from datetime import date, datetime
 from typing import Any
 
+from mailbot.config import Config
+from mailbot.mail_in.matching import match
+from mailbot.mail_in.reading import read
+from parsers.commands import read_command, read_response
 from store.models import Escalation
 from store.uow import UnitOfWork
-
-from .config import Config
-from .ingest import match, read
-from .service import utc_now
 
 
 def _iso(value: date | datetime | None) -> str | None:
@@ -110,11 +110,10 @@ def render_detail(detail: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def explain_mail(uow: UnitOfWork, config: Config, raw: bytes, received: date | None) -> dict[str, Any]:
-    """Everything the bot would read from one mail, and the record it would match (nothing is written)."""
-    from parsers.commands import read_command, read_response
-
-    moment = utc_now()
+def explain_mail(uow: UnitOfWork, config: Config, raw: bytes, now: datetime, received: date | None) -> dict[str, Any]:
+    """Everything the bot would read from one mail arriving ``now`` (or at noon on ``received``), and the record it
+    would match (nothing is written)."""
+    moment = now
     if received is not None:
         moment = datetime(received.year, received.month, received.day, 12, tzinfo=moment.tzinfo)
     reading = read(raw, moment, config)

@@ -3,7 +3,7 @@
 Everything a mail needs is decided here, in the same transaction as the state change that causes it (the
 transactional outbox): the deterministic Message-ID, threading headers so Outlook puts it in the original
 conversation, ``Auto-Submitted: auto-generated`` so nobody's out-of-office answers it, and the recipients —
-only addresses in the council's domains; any other is refused and recorded. A sender (``mailbot.sending``)
+only addresses in the council's domains; any other is refused and recorded. A sender (``mailbot.mail_out.delivery``)
 delivers the rows later and marks them.
 """
 
@@ -16,10 +16,9 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
+from mailbot.config import Config
 from store.models import Escalation, Message, OutboxMail
 from store.uow import UnitOfWork
-
-from .config import Config
 
 log = logging.getLogger(__name__)
 

@@ -7,8 +7,9 @@
 The mail goes only to ``directory.qa_managers``; it names children (the QA managers need to know whom a late
 escalation is about), so nothing from it is logged at INFO or above except counts and the key.
 
-Templates: ``digest.txt.j2`` and ``digest.html.j2`` (which extends the shared ``_layout.html.j2``), looked up
-first in the folder ``mail_out.templates`` when set, then in the built-in ``mailbot/templates``.
+Templates: ``digest.subject.j2``, ``digest.txt.j2`` and ``digest.html.j2`` (which extends the shared
+``_layout.html.j2``), looked up
+first in the folder ``mail_out.templates`` when set, then in the built-in ``mailbot/mail_out/templates``.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from datetime import date, datetime
 
 import jinja2
 
+from mailbot.config import Config
 from rules.calendar import LONDON
 from rules.digest import (
     AttentionMail,
@@ -37,8 +39,7 @@ from store.models import Escalation, Message, OutboxMail
 from store.uow import UnitOfWork
 
 from . import compose
-from .config import Config
-from .mailout import Attachment, queue_mail
+from .outbox import Attachment, queue_mail
 
 log = logging.getLogger(__name__)
 
@@ -148,16 +149,16 @@ def _percent(share: float | None) -> str:
 
 
 def environment(config: Config) -> jinja2.Environment:
-    """The mails' Jinja2 environment (:func:`mailbot.compose.environment`: the council's folder first) with the
+    """The mails' Jinja2 environment (:func:`mailbot.mail_out.compose.environment`: the council's folder first) with the
     digest's own filters."""
     env = compose.environment(config.mail_out.templates)
     env.filters.update(day=_day, when=_when, median=_median, plural=_plural, percent=_percent, outcome=_outcome)
     return env
 
 
-def digest_subject(figures: DigestFigures) -> str:
-    return (f"IRO escalations digest — {figures.period.label} — {figures.open_count} open, "
-            f"{len(figures.overdue)} overdue")
+def digest_subject(figures: DigestFigures, config: Config) -> str:
+    """The digest's subject line, from ``digest.subject.j2``."""
+    return compose.render_subject(environment(config), "digest", {"figures": figures, "period": figures.period})
 
 
 def csv_rows(figures: DigestFigures) -> list[list[str]]:
@@ -194,7 +195,7 @@ def digest_csv(figures: DigestFigures) -> bytes:
 def render_digest(figures: DigestFigures, config: Config) -> RenderedDigest:
     """Subject, plain text, Outlook-safe HTML and the CSV attachment of the digest."""
     env = environment(config)
-    subject = digest_subject(figures)
+    subject = digest_subject(figures, config)
     context = {
         "council": config.council_name,
         "mailbox": config.mailbox.address,

@@ -1,11 +1,9 @@
 """Delivering the outbox: build each queued mail, hand it to the sender, and record what happened.
 
-``mailbot.mailout.queue_mail`` writes an ``OutboxMail`` row in the same transaction as the state change that
+``mailbot.mail_out.outbox.queue_mail`` writes an ``OutboxMail`` row in the same transaction as the state change that
 causes it. :class:`Deliverer` sends those rows later::
 
-    deliverer = Deliverer(store, open_sender(config), clock=utc_now, allows=config.allows_address,
-                          max_attempts=config.mail_out.max_attempts)
-    report = deliverer.deliver_pending()
+    report = app.deliverer.deliver_pending()   # mailbot.app.App builds it from the config
 
 For each due row (``outbox.pending(now)``), each step in its own short transaction (SQLite takes its write lock
 for the whole of a unit of work, so no transaction is ever open while we talk to the SMTP server):
@@ -55,14 +53,7 @@ from email.message import EmailMessage
 from email.policy import SMTP as SMTP_POLICY
 from email.utils import format_datetime
 
-from rules.calendar import LONDON
-from store.models import OutboxMail
-from store.uow import Store
-
-from .config import Config
-from .errors import ConfigError, MailbotError
-from .transports.outbound import (
-    MaildirSender,
+from mailbot.transports.sender import (
     MailSender,
     Refused,
     SendAuthError,
@@ -71,6 +62,9 @@ from .transports.outbound import (
     SendPermanentError,
     SendTemporaryError,
 )
+from rules.calendar import LONDON
+from store.models import OutboxMail
+from store.uow import Store
 
 log = logging.getLogger(__name__)
 
@@ -181,12 +175,6 @@ class Deliverer:
         self.max_attempts = max_attempts
         self.from_name = from_name
         self.lease = lease
-
-    @classmethod
-    def from_config(cls, store: Store, config: Config, *, clock: Callable[[], datetime],
-                    sender: MailSender | None = None) -> Deliverer:
-        return cls(store, sender or open_sender(config), clock=clock, allows=config.allows_address,
-                   max_attempts=config.mail_out.max_attempts)
 
     # ---- the run ---------------------------------------------------------------------------------------
     def deliver_pending(self, limit: int = 50) -> DeliveryReport:
@@ -323,65 +311,6 @@ class Deliverer:
                 exc.code, exc, waiting)
 
 
-# ---- choosing the sender ---------------------------------------------------------------------------------
-
-
-def open_sender(config: Config) -> MailSender:
-    """The sender ``config.mail_out`` asks for: a local Maildir (the default) or an SMTP server.
-
-    The SMTP password is read from the environment variable named by ``mail_out.smtp.password_env`` now, once.
-    """
-    out = config.mail_out
-    if out.transport == "maildir":
-        return MaildirSender(out.maildir)
-    if out.transport == "smtp":
-        smtp = out.smtp
-        if smtp is None:
-            raise ConfigError('mail_out.smtp: is required when transport = "smtp" — add a [mail_out.smtp] table '
-                              "with host (and username, password_env if the server needs a login)")
-        from .transports.smtp import SmtpSender
-
-        if smtp.auth == "xoauth2":
-            if config.mailbox.graph is None:
-                raise ConfigError('mail_out.smtp.auth: "xoauth2" needs a [mailbox.graph] app registration')
-            from .transports.msauth import TokenProvider
-
-            tokens = TokenProvider(config.mailbox.graph)
-            return SmtpSender(smtp.host, smtp.port, smtp.security, username=smtp.username or config.mailbox.address,
-                              oauth2_token_provider=tokens.imap_smtp_token, timeout=smtp.timeout)
-        password = None
-        if smtp.username:
-            password = smtp.password()
-            if password is None:
-                raise MailbotError(
-                    f"mail_out.smtp.password_env: the environment variable {smtp.password_env or '(not named)'} "
-                    "is not set — export it with the SMTP password before starting"
-                )
-        return SmtpSender(smtp.host, smtp.port, smtp.security, username=smtp.username, password=password,
-                          timeout=smtp.timeout)
-    if out.transport == "graph" and config.mailbox.graph is not None:
-        from .transports.graph import GraphSender, client_from_settings
-
-        return GraphSender(client_from_settings(config.mailbox.graph))
-    if out.transport == "ews" and config.mailbox.ews is not None:
-        from .transports.ews import EwsSender, open_account
-
-        ews = config.mailbox.ews
-        if ews.auth_type == "oauth":  # Hybrid Modern Authentication: a token for the [mailbox.graph] app
-            if config.mailbox.graph is None:
-                raise ConfigError('mailbox.ews.auth_type: "oauth" needs a [mailbox.graph] app registration')
-            from .transports.msauth import TokenProvider
-
-            return EwsSender(open_account(ews, token_provider=TokenProvider(config.mailbox.graph)))
-        password = ews.password()
-        if password is None:
-            raise MailbotError(f"mailbox.ews.password_env: the environment variable {ews.password_env or '(not named)'}"
-                               " is not set — export it with the service account's password before starting")
-        return EwsSender(open_account(ews, password))
-    raise ConfigError(f"mail_out.transport: {out.transport!r} is not available in this version — "
-                      'use "maildir" or "smtp"')
-
-
 __all__ = [
     "BACKOFF",
     "CLAIM_LEASE",
@@ -390,6 +319,5 @@ __all__ = [
     "DeliveryReport",
     "backoff",
     "build_message",
-    "open_sender",
     "recipients_of",
 ]

@@ -1,0 +1,226 @@
+"""The one composition root: :class:`App` is built from a :class:`~mailbot.config.Config` and a clock, and hands
+every command and the service the same store, mail source, sender, deliverer and clock.
+
+    app = App(config, clock=fixed_clock(moment))   # or clock=system_clock (the default)
+    app.poll_once(); app.tick(); app.send_pending(); app.digest(); app.purge()
+    app.run_forever()                              # the service: the mail loop and the scheduler
+
+Everything is built on first use, so ``mailbot parse-subject`` opens no database and ``mailbot list`` no
+mailbox. The clock is a function returning an aware ``datetime``; ``mailbot --now`` gives every command a fixed
+one, so "what would happen on Monday?" is asked of the whole program at once.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from sqlalchemy.engine import make_url
+
+from store import migrate
+from store.models import OutboxMail
+from store.retention import PurgeReport, purge
+from store.uow import Store
+
+from .clock.scheduler import Scheduler, guarded
+from .clock.tick import Ticker, TickItem
+from .config import Config
+from .mail_in.ingest import Ingestor, IngestResult
+from .mail_in.watch import Watcher
+from .mail_out.delivery import Deliverer, DeliveryReport
+from .mail_out.digest import queue_digest
+from .transports import registry
+from .transports.registry import Check
+from .transports.sender import MailSender
+from .transports.source import MailSource
+
+log = logging.getLogger(__name__)
+
+Clock = Callable[[], datetime]
+
+
+def system_clock() -> datetime:
+    """Now, in UTC (aware)."""
+    return datetime.now(UTC)
+
+
+def fixed_clock(moment: datetime) -> Clock:
+    """A clock that always says ``moment`` (``mailbot --now``)."""
+    if moment.tzinfo is None:
+        raise ValueError("a fixed clock needs an aware moment")
+    return lambda: moment
+
+
+def open_store(config: Config, *, upgrade: bool = True, clock: Clock = system_clock) -> Store:
+    """The configured store, its schema brought up to date (Alembic) unless ``upgrade`` is False."""
+    store = Store(config.store.url, clock=clock)
+    if upgrade:
+        store.upgrade()
+    return store
+
+
+def check_store(config: Config) -> list[Check]:
+    """Can the database be reached, and is its schema current? Changes nothing."""
+    try:
+        url = make_url(config.store.url)
+        head = migrate.head()
+        if url.get_backend_name() == "sqlite" and url.database and not _exists(url.database):
+            return [Check("store", True, f"{url.database} will be created (permissions 0600) on the first run")]
+        current = migrate.current(config.store.url)
+    except Exception as exc:  # say what kind of failure, never a traceback
+        return [Check("store", False, f"{type(exc).__name__}: {exc}")]
+    if current == head:
+        return [Check("store", True, f"database reachable, schema at {head}")]
+    return [Check("store", True, f"database reachable; schema {current or 'not created'} → `mailbot db upgrade` "
+                                 f"(or `mailbot run`) brings it to {head}")]
+
+
+def _exists(path: str) -> bool:
+    return Path(path).exists()
+
+
+class App:
+    """Owns the store, the source, the sender and the clock; the jobs the CLI and the scheduler run."""
+
+    def __init__(self, config: Config, *, clock: Clock = system_clock, store: Store | None = None,
+                 source: MailSource | None = None, sender: MailSender | None = None) -> None:
+        self.config = config
+        self.clock = clock
+        self._store = store
+        self._source = source
+        self._sender = sender
+        self._deliverer: Deliverer | None = None
+        self._ingestor: Ingestor | None = None
+        self._ticker: Ticker | None = None
+        self._scheduler: Scheduler | None = None
+        self._watcher: Watcher | None = None
+
+    # -- the parts, each built on first use ----------------------------------------------------------------
+
+    @property
+    def store(self) -> Store:
+        if self._store is None:
+            self._store = open_store(self.config, clock=self.clock)
+        return self._store
+
+    @property
+    def source(self) -> MailSource:
+        if self._source is None:
+            self._source = registry.open_source(self.config)
+        return self._source
+
+    @property
+    def sender(self) -> MailSender:
+        if self._sender is None:
+            self._sender = registry.open_sender(self.config)
+        return self._sender
+
+    @property
+    def deliverer(self) -> Deliverer:
+        if self._deliverer is None:
+            self._deliverer = Deliverer(self.store, self.sender, clock=self.clock, allows=self.config.allows_address,
+                                        max_attempts=self.config.mail_out.max_attempts)
+        return self._deliverer
+
+    @property
+    def ingestor(self) -> Ingestor:
+        if self._ingestor is None:
+            self._ingestor = Ingestor(self.store, self.config, self.clock)
+        return self._ingestor
+
+    @property
+    def ticker(self) -> Ticker:
+        if self._ticker is None:
+            self._ticker = Ticker(self.store, self.config)
+        return self._ticker
+
+    @property
+    def scheduler(self) -> Scheduler:
+        if self._scheduler is None:
+            self._scheduler = Scheduler(self, self.config.service, self.clock)
+        return self._scheduler
+
+    @property
+    def watcher(self) -> Watcher:
+        if self._watcher is None:
+            self._watcher = Watcher(self.poll_once, lambda: guarded("send", self.send_pending), lambda: self.source,
+                                    self.config.mailbox.poll_seconds)
+        return self._watcher
+
+    # -- the jobs ---------------------------------------------------------------------------------------------
+
+    def poll_once(self) -> list[IngestResult]:
+        """Read new mail once and record it."""
+        results = self.ingestor.poll(self.source)
+        if results:
+            counts: dict[str, int] = {}
+            for r in results:
+                counts[r.outcome] = counts.get(r.outcome, 0) + 1
+            log.info("poll done %s", " ".join(f"{k}={v}" for k, v in sorted(counts.items())))
+        return results
+
+    def tick(self, *, dry_run: bool = False) -> list[TickItem]:
+        """Carry out whatever is due now, then send what that queued (a dry run changes and sends nothing)."""
+        items = self.ticker.tick(self.clock(), dry_run=dry_run)
+        if not dry_run:
+            self.send_pending()
+        return items
+
+    def send_pending(self) -> DeliveryReport:
+        return self.deliverer.deliver_pending()
+
+    def digest(self, now: datetime | None = None, period: str = "week") -> OutboxMail | None:
+        """Queue (once per period) and send the digest for the period before ``now`` (default: the clock)."""
+        with self.store.unit_of_work() as uow:
+            row = queue_digest(uow, self.config, period, now or self.clock())
+            uow.commit()
+        self.send_pending()
+        return row
+
+    def purge(self, *, dry_run: bool = False) -> PurgeReport:
+        """Forget closed escalations older than ``store.retention_days`` and unmatched mail older than
+        ``store.unmatched_retention_days`` (children's data is kept no longer than it is needed)."""
+        now = self.clock()
+        with self.store.unit_of_work() as uow:
+            report = purge(uow, now - timedelta(days=self.config.store.retention_days),
+                           now - timedelta(days=self.config.store.unmatched_retention_days))
+            if dry_run:
+                uow.rollback()
+            else:
+                uow.commit()
+        return report
+
+    def check_connections(self) -> list[Check]:
+        """``check-config --connect``: the store, the mailbox and the mail server, in plain words."""
+        return [*check_store(self.config), *registry.check_mailbox(self.config),
+                *registry.check_mail_out(self.config)]
+
+    # -- the service ------------------------------------------------------------------------------------------
+
+    def run_forever(self, *, install_signals: bool = True) -> None:
+        """Catch up, start the scheduler, then read mail as it comes until SIGTERM/SIGINT or :meth:`stop`."""
+        log.info("service started transport=%s tick_minutes=%d", self.config.mailbox.transport,
+                 self.config.service.tick_minutes)
+        self.scheduler.catch_up()
+        self.scheduler.start()
+        try:
+            self.watcher.run(install_signals=install_signals)
+        finally:
+            self.close()
+        log.info("service stopped")
+
+    def stop(self) -> None:
+        self.watcher.stop()
+
+    def close(self) -> None:
+        if self._scheduler is not None:
+            self._scheduler.shutdown()
+        if self._source is not None:
+            self._source.close()
+        if self._store is not None:
+            self._store.dispose()  # closes pooled connections; the store opens new ones if used again
+
+
+__all__ = ["App", "Clock", "check_store", "fixed_clock", "open_store", "system_clock"]

@@ -1,0 +1,43 @@
+"""The ``mailbot`` group: the global options and the commands, gathered from the modules beside this one.
+
+Every command reads the configuration named by ``--config`` (or ``$MAILBOT_CONFIG``); with neither, the embedded
+default applies. ``--now`` fixes the clock of the whole run. User errors print one line on stderr and exit with
+status 2, never a traceback.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+
+import click
+
+from . import digest, reading, records, service
+from .support import now_option
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.option("--config", "config_path", type=click.Path(dir_okay=False), envvar="MAILBOT_CONFIG",
+              help="Configuration file (TOML). Default: $MAILBOT_CONFIG, else the embedded default.")
+@now_option
+@click.version_option(package_name="iro-mailbot")
+@click.pass_context
+def cli(ctx: click.Context, config_path: str | None) -> None:
+    """iro-mailbot: runs the IRO escalation process over email."""
+    ctx.ensure_object(dict)["config_path"] = config_path
+
+
+for module in (reading, records, service, digest):
+    for command in module.COMMANDS:
+        cli.add_command(command)
+
+
+def main(argv: list[str] | None = None) -> None:
+    logging.basicConfig(level=logging.WARNING, stream=sys.stderr,
+                        format="%(asctime)s level=%(levelname)s logger=%(name)s %(message)s")
+    for noisy in ("alembic", "apscheduler.scheduler", "httpx", "msal"):  # their INFO lines say nothing to operators
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+    cli.main(args=argv, prog_name="mailbot")
+
+
+__all__ = ["cli", "main"]

@@ -1,0 +1,124 @@
+"""What every `mailbot` command shares: the one App per run (config and clock from the global options), the
+option parsers, and one line with exit status 2 for a user's mistake, never a traceback."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from collections.abc import Callable
+from datetime import date, datetime, time
+from functools import wraps
+from typing import Any, NoReturn, TypeVar
+
+import click
+
+from mailbot.app import App, fixed_clock, system_clock
+from mailbot.config import Config, embedded_default, load_config
+from mailbot.errors import MailbotError
+from rules.calendar import LONDON
+from rules.errors import RulesError
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+NOW_HELP = ("Pretend it is this moment (rehearsals and tests): an ISO date (09:00 London) or date-time (without a "
+            "zone: London). Mail read is received then, ticks and digests run then.")
+
+
+def parse_moment(value: str, day_time: time = time(9)) -> datetime:
+    """An ISO date (at ``day_time``, London) or date-time (without a zone: London). ValueError if neither."""
+    value = value.strip()
+    if "T" not in value and " " not in value and len(value) <= 10:
+        return datetime.combine(date.fromisoformat(value), day_time, tzinfo=LONDON)
+    moment = datetime.fromisoformat(value)
+    return moment.replace(tzinfo=LONDON) if moment.tzinfo is None else moment
+
+
+def fail(message: str) -> NoReturn:
+    click.echo(f"mailbot: error: {message}", err=True)
+    sys.exit(2)
+
+
+def friendly(func: F) -> F:
+    """Turn the project's own exceptions into one line and exit status 2."""
+
+    @wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except (MailbotError, RulesError) as exc:
+            fail(str(exc))
+
+    return wrapper  # type: ignore[return-value]
+
+
+def iso_date(ctx: click.Context | None, param: click.Parameter | None, value: str | None) -> date | None:
+    if value is None:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise click.BadParameter(f"{value!r} is not a date; write it as YYYY-MM-DD, e.g. 2026-12-05") from None
+
+
+def _set_now(ctx: click.Context, param: click.Parameter, value: str | None) -> None:
+    """``--now``, wherever it is given (before the command or after it), sets the one clock of the run."""
+    if value is None:
+        return
+    try:
+        moment = parse_moment(value)
+    except ValueError:
+        raise click.BadParameter(f"{value!r} is not an ISO date or date-time; write e.g. 2026-12-07 or "
+                                 "2026-12-07T10:30") from None
+    root = ctx.find_root().ensure_object(dict)
+    if "app" in root:
+        raise click.UsageError("--now must come before anything the command has already read")
+    root["now"] = moment
+
+
+def now_option(func: F) -> F:
+    """The ``--now ISO`` option: the same on the ``mailbot`` group and on ``tick`` and ``digest``."""
+    return click.option("--now", metavar="ISO", envvar="MAILBOT_NOW", expose_value=False, is_eager=True,
+                        callback=_set_now, help=NOW_HELP)(func)
+
+
+def config_of(ctx: click.Context) -> Config:
+    """The configuration of this run: ``--config``/``$MAILBOT_CONFIG``, else the embedded default."""
+    obj = ctx.find_root().ensure_object(dict)
+    if "config" not in obj:
+        path = obj.get("config_path")
+        obj["config"] = load_config(path) if path else embedded_default()
+    return obj["config"]  # type: ignore[no-any-return]
+
+
+def app_of(ctx: click.Context) -> App:
+    """The one :class:`~mailbot.app.App` of this run, with the clock ``--now`` fixed (or the system clock)."""
+    obj = ctx.find_root().ensure_object(dict)
+    if "app" not in obj:
+        now: datetime | None = obj.get("now")
+        obj["app"] = App(config_of(ctx), clock=fixed_clock(now) if now is not None else system_clock)
+        ctx.find_root().call_on_close(obj["app"].close)
+    return obj["app"]  # type: ignore[no-any-return]
+
+
+def today(ctx: click.Context) -> date:
+    """Today in London, by the run's clock."""
+    return app_of(ctx).clock().astimezone(LONDON).date()
+
+
+def safe_url(url: str) -> str:
+    """A database URL with any password hidden."""
+    head, sep, rest = url.partition("://")
+    if sep and "@" in rest:
+        cred, _, host = rest.rpartition("@")
+        user = cred.split(":", 1)[0]
+        return f"{head}://{user}:***@{host}"
+    return url
+
+
+def verbose(cfg: Config) -> None:
+    """Long-running commands log at the configured level; one-shot commands only warn."""
+    logging.getLogger().setLevel(cfg.log_level)
+
+
+__all__ = ["app_of", "config_of", "fail", "friendly", "iso_date", "now_option", "parse_moment", "safe_url",
+           "today", "verbose"]

@@ -1,0 +1,287 @@
+"""What a recorded mail changes, as far as its sender may: open a record, move it up, answer, obey a command.
+
+Who may do what is not decided here: every path asks :mod:`rules.authority` (the sender's standing to the record,
+then a ruling for the act) and obeys. Moving a record up goes through :meth:`mailbot.clock.actions.Actions.escalate`,
+the same path as the clock's and the IRO's "Escalate". Everything runs in the caller's transaction.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+from mailbot.clock.actions import Actions
+from mailbot.config import Config
+from parsers.commands import Command, read_command, read_response
+from parsers.subject import SubjectFacts
+from parsers.themes import read_themes
+from rules.authority import Act, Parties, Ruling, Standing, ruling, standing_of
+from rules.calendar import WorkingCalendar, london_date
+from rules.policy import Level
+from store.models import Escalation, Message
+from store.uow import UnitOfWork
+
+from .reading import Reading
+
+
+class Applier:
+    """Applies mails to records; one per service (it holds only the config and its derived helpers)."""
+
+    def __init__(self, config: Config, calendar: WorkingCalendar, actions: Actions) -> None:
+        self.config = config
+        self.calendar = calendar
+        self.actions = actions
+
+    # -- who the sender is --------------------------------------------------------------------------------
+
+    def parties(self, esc: Escalation | None) -> Parties:
+        """The people of ``esc`` (None: a mail that belongs to no record yet) for :mod:`rules.authority`."""
+        directory = self.config.directory
+        base = {"inside": self.config.allows_address, "bot": self.config.mailbox.address,
+                "qa_managers": frozenset(directory.qa_managers),
+                "iro_team_managers": frozenset(directory.iro_team_managers)}
+        if esc is None:
+            return Parties(**base)
+        stage = esc.current_stage
+        current = stage.addressee_email if stage is not None else None
+        earlier = frozenset(s.addressee_email for s in esc.stages
+                            if s is not stage and s.addressee_email and s.addressee_email != current)
+        return Parties(**base, iro=esc.iro_email, current_manager=current, earlier_managers=earlier)
+
+    def standing(self, reading: Reading, esc: Escalation | None) -> Standing:
+        return standing_of(reading.sender, self.parties(esc))
+
+    def may(self, reading: Reading, esc: Escalation | None, act: Act) -> Ruling:
+        return ruling(self.standing(reading, esc), act)
+
+    # -- opening and moving up ----------------------------------------------------------------------------
+
+    def level(self, number: int | None) -> Level:
+        """The policy's level ``number``; without one (or one the policy lacks), the first formal level."""
+        policy = self.config.policy
+        if number is not None:
+            for level in policy.levels:
+                if level.number == number:
+                    return level
+        return policy.first_formal_level()
+
+    def due(self, level: Level, start: date, facts: SubjectFacts) -> tuple[date | None, str | None]:
+        """The IRO's date from the subject where the policy lets it win, else the level's working days."""
+        if facts.response_date and self.config.policy.iro_date_overrides:
+            return facts.response_date, "subject"
+        if level.working_days is None:
+            return None, None
+        return self.calendar.add_working_days(start, level.working_days), "policy"
+
+    def _named(self, reading: Reading) -> tuple[tuple[str, str | None] | None, list[str]]:
+        """The manager the IRO's mail is addressed to (the first To that is not the bot) and who it copies."""
+        bot = self.config.mailbox.address
+        to = next((a for a in reading.mail.to if a.email != bot), None)
+        copied = [a.email for a in reading.mail.cc if a.email != bot]
+        return ((to.email, to.name or None) if to else None), copied
+
+    def open(self, uow: UnitOfWork, reading: Reading) -> Escalation:
+        """A new record and its first stage, from an escalation mail (recorded by the caller)."""
+        mail, facts = reading.mail, reading.facts
+        policy = self.config.policy
+        level = self.level(facts.level)
+        day = london_date(reading.received)
+        esc = Escalation(
+            status="open", policy_key=policy.key, iro_email=reading.sender,
+            iro_name=mail.from_.name if mail.from_ else None, children=list(facts.children),
+            case_numbers=[{"number": c.number, "system": c.system} for c in facts.case_numbers],
+            themes=list(read_themes(mail.new_text, policy.themes).themes), current_level=level.number,
+            subject=mail.subject, conversation_key=mail.conversation_key, opened_at=reading.received,
+            updated_at=reading.received, process_started_on=day,
+        )
+        uow.escalations.add(esc)
+        named, copied = self._named(reading)
+        due, source = self.due(level, day, facts)
+        self.actions.start_stage(uow, esc, level, reading.received, addressee=named, copied=copied, due=due,
+                                 source=source)
+        return esc
+
+    def announce_opened(self, uow: UnitOfWork, esc: Escalation, msg: Message, reading: Reading) -> None:
+        """The "opened" event, and an acknowledgement to the IRO when the bot had to work something out."""
+        stage = esc.current_stage
+        data: dict[str, object] = {
+            "level": esc.current_level,
+            "due_on": stage.due_on.isoformat() if stage and stage.due_on else None,
+            "due_source": stage.due_source if stage else None,
+            "addressee": stage.addressee_email if stage else None,
+        }
+        inferred = []
+        if reading.facts.level is None:
+            inferred.append("level")
+        if reading.facts.response_date is None:
+            inferred.append("due date")
+        if stage is not None and stage.addressee_email is None:
+            inferred.append("addressee")
+        if inferred:
+            data["inferred"] = inferred
+        if reading.facts.warnings:
+            data["warnings"] = list(reading.facts.warnings)
+        uow.events.append("opened", escalation=esc, message=msg, actor=reading.sender or "unknown", data=data)
+        self.actions.acknowledge(uow, esc, reading.received, inferred)
+
+    def move(self, uow: UnitOfWork, esc: Escalation, msg: Message, reading: Reading) -> None:
+        """A new "Level N" mail for an open case: the record moves up through :meth:`Actions.escalate`. The IRO's
+        mail to the next manager is the escalation, so the bot sends nothing when it names one."""
+        target = self.level(reading.facts.level)
+        named, copied = self._named(reading)
+        due, source = self.due(target, london_date(reading.received), reading.facts)
+        self.actions.escalate(uow, esc, target, reading.received, by="mail", actor=reading.sender or "unknown",
+                              message=msg, key=f"L{esc.current_level}.to.L{target.number}.{msg.identity}",
+                              due_on=due, due_source=source, named=named, copied=copied)
+
+    # -- machine mail ---------------------------------------------------------------------------------------
+
+    def machine_event(self, uow: UnitOfWork, esc: Escalation, msg: Message, reading: Reading) -> None:
+        """An out-of-office or a bounce: on the record's timeline; no state and no clock changes."""
+        verdict = reading.verdict
+        data: dict[str, object] = {"reason": verdict.reason}
+        if verdict.back_on:
+            data["back_on"] = verdict.back_on.isoformat()
+        if verdict.failed_recipients:
+            data["failed_recipients"] = list(verdict.failed_recipients)
+        if verdict.status:
+            data["status"] = verdict.status
+        uow.events.append(verdict.kind, escalation=esc, message=msg, actor=reading.sender or "unknown", data=data)
+
+    # -- replies ---------------------------------------------------------------------------------------------
+
+    def reply(self, uow: UnitOfWork, esc: Escalation, msg: Message, reading: Reading) -> None:
+        """A human reply in a record's thread: a command, the manager being named, a response, or words."""
+        sender = reading.sender
+        actor = sender or "unknown"
+        standing = self.standing(reading, esc)
+        text = reading.mail.new_text
+        day = london_date(reading.received)
+        if ruling(standing, Act.TAG_THEMES):
+            self._tag_themes(uow, esc, msg, reading)
+        command = read_command(text, day)
+        if command is not None:
+            verdict = ruling(standing, Act(command.action))
+            if verdict:
+                self._obey(uow, esc, msg, command, reading)
+                return
+            if verdict.refused:
+                uow.events.append("command_refused", escalation=esc, message=msg, actor=actor,
+                                  data={"command": command.action, "reason": verdict.reason})
+                return
+        if ruling(standing, Act.NAME_MANAGER) and self._set_addressee(uow, esc, msg, reading):
+            return
+        if not ruling(standing, Act.RESPOND):
+            if standing is Standing.EARLIER_MANAGER:  # heard, but not the current level's response
+                uow.events.append("message", escalation=esc, message=msg, actor=actor,
+                                  data={"level": esc.current_level, "from_earlier_level": True})
+                esc.updated_at = reading.received
+            else:  # the IRO's or a QA manager's words without a command: part of the record
+                uow.events.append("message", escalation=esc, message=msg, actor=actor)
+            return
+        intent = read_response(text, day)
+        stage = esc.current_stage
+        # A request for more time is not yet the response: the clock runs until the IRO agrees a new date.
+        if (stage is not None and stage.responded_at is None and esc.status == "open"
+                and not intent.extension_requested):
+            stage.responded_at = reading.received
+            stage.response_message = msg
+        data: dict[str, object] = {"level": esc.current_level}
+        if intent.extension_requested:
+            data["extension_requested"] = True
+            if intent.requested_until:
+                data["requested_until"] = intent.requested_until.isoformat()
+            if intent.requested_working_days:
+                data["requested_working_days"] = intent.requested_working_days
+        uow.events.append("response", escalation=esc, message=msg, actor=actor, data=data)
+        esc.updated_at = reading.received
+
+    def _tag_themes(self, uow: UnitOfWork, esc: Escalation, msg: Message, reading: Reading) -> None:
+        """``Theme: …`` lines add to the record's themes (the digest counts them)."""
+        found = read_themes(reading.mail.new_text, self.config.policy.themes)
+        added = [t for t in found.themes if t not in (esc.themes or [])]
+        if not added:
+            return
+        esc.themes = [*(esc.themes or []), *added]
+        uow.events.append("themes", escalation=esc, message=msg, actor=reading.sender or "unknown",
+                          data={"added": added, "not_in_policy": [t for t in found.unknown if t in added]})
+
+    def _set_addressee(self, uow: UnitOfWork, esc: Escalation, msg: Message, reading: Reading) -> bool:
+        """When the bot did not know the manager of the current level and the IRO (or a QA manager) forwards the
+        escalation to someone in the council, that someone is the manager: record them, chase them from now on."""
+        stage = esc.current_stage
+        if stage is None or stage.addressee_email or esc.status != "open":
+            return False
+        directory = self.config.directory
+        skip = {self.config.mailbox.address, esc.iro_email, *directory.qa_managers, *directory.iro_team_managers}
+        to = [a for a in reading.mail.to if a.email not in skip and self.config.allows_address(a.email)]
+        if len(to) != 1:
+            return False
+        stage.addressee_email, stage.addressee_name = to[0].email, to[0].name or None
+        uow.events.append("addressee_set", escalation=esc, message=msg, actor=reading.sender or "unknown",
+                          data={"level": stage.level, "addressee": to[0].email})
+        return True
+
+    def _obey(self, uow: UnitOfWork, esc: Escalation, msg: Message, command: Command, reading: Reading) -> None:
+        actor = reading.sender or "unknown"
+        stage = esc.current_stage
+        now = reading.received
+        if esc.status != "open" and command.action != "note":
+            uow.events.append("command_ignored", escalation=esc, message=msg, actor=actor,
+                              data={"command": command.action, "reason": "the escalation is closed"})
+            return
+        if command.action in ("resolved", "withdraw", "cafcass"):
+            outcome = {"resolved": "resolved", "withdraw": "withdrawn", "cafcass": "cafcass"}[command.action]
+            esc.status = "closed"
+            esc.outcome = outcome
+            esc.outcome_text = command.text or None
+            esc.closed_at = now
+            if stage is not None and stage.outcome is None:
+                stage.outcome = outcome
+                stage.ended_at = now
+            uow.events.append(outcome, escalation=esc, message=msg, actor=actor, data={"text": command.text})
+        elif command.action == "escalate":
+            policy = self.config.policy
+            target = (next((lvl for lvl in policy.levels if lvl.number == command.level), None)
+                      if command.level is not None else policy.next_level(esc.current_level))
+            if target is None or target.number <= esc.current_level:
+                reason = "already at the last level" if target is None else f"already at level {esc.current_level}"
+                if command.level is not None and target is None:
+                    reason = f"the policy has no level {command.level}"
+                uow.events.append("command_ignored", escalation=esc, message=msg, actor=actor,
+                                  data={"command": "escalate", "reason": reason})
+                return
+            self.actions.escalate(uow, esc, target, now, by="command", actor=actor, message=msg,
+                                  key=f"L{esc.current_level}.to.L{target.number}.{msg.identity}",
+                                  bypass=command.level is not None)
+        elif command.action == "extend":
+            if stage is None:
+                return
+            old = stage.due_on
+            if command.until is not None:
+                new_due = command.until
+            elif command.by_working_days is not None:
+                new_due = self.calendar.add_working_days(old or london_date(now), command.by_working_days)
+            else:
+                new_due = self._requested_date(uow, esc)
+            if new_due is None:
+                uow.events.append("command_ignored", escalation=esc, message=msg, actor=actor,
+                                  data={"command": "extend", "reason": "no date given and none was requested"})
+                return
+            stage.due_on = new_due
+            stage.due_source = "extension"
+            uow.events.append("extended", escalation=esc, message=msg, actor=actor,
+                              data={"from": old.isoformat() if old else None, "to": new_due.isoformat()})
+        else:
+            uow.events.append("note", escalation=esc, message=msg, actor=actor, data={"text": command.text})
+        esc.updated_at = now
+
+    @staticmethod
+    def _requested_date(uow: UnitOfWork, esc: Escalation) -> date | None:
+        """The latest date a manager asked for, from the audit trail."""
+        for event in reversed(uow.events.for_escalation(esc)):
+            if event.kind == "response" and event.data and event.data.get("requested_until"):
+                return date.fromisoformat(str(event.data["requested_until"]))
+        return None
+
+
+__all__ = ["Applier"]

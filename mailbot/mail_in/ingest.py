@@ -1,0 +1,199 @@
+"""Mail in: read → record idempotently → match → apply → persist, one transaction per mail.
+
+Nothing here may lose a mail or stop the loop. A mail the parsers cannot make sense of is still recorded (with its
+raw bytes) in the state ``attention``; an unexpected error while applying a mail rolls that mail's transaction back
+and records it again, alone, as ``attention`` with the error's type, so the poll goes on with the next one.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy.exc import IntegrityError
+
+from mailbot.clock.actions import Actions
+from mailbot.config import Config
+from mailbot.transports.source import FetchedMail, MailSource
+from rules.authority import Act, Standing
+from store.models import Escalation, Message
+from store.uow import Store, UnitOfWork
+
+from .apply import Applier
+from .matching import match
+from .reading import Reading, read
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class IngestResult:
+    identity: str
+    kind: str  # human | auto_reply | bounce | unreadable
+    outcome: str  # "duplicate" | "own" | "opened" | "threaded" | "escalated" | "unmatched" | "attention"
+    reference: str | None = None
+    how: str = ""
+    reason: str = ""
+
+    @property
+    def needs_attention(self) -> bool:
+        return self.outcome in ("attention", "unmatched")
+
+
+class Ingestor:
+    """Records mails into the store and applies what they mean."""
+
+    def __init__(self, store: Store, config: Config, clock: Callable[[], datetime]) -> None:
+        self.store = store
+        self.config = config
+        self.clock = clock
+        self.calendar = config.calendar.calendar()
+        self.applier = Applier(config, self.calendar, Actions(config, self.calendar))
+
+    # -- one mail -------------------------------------------------------------------------------------
+
+    def ingest(self, raw: bytes, *, source_key: str = "", source_ref: str = "",
+               cursor: str | None = None) -> IngestResult:
+        """Record one raw mail (and, with ``cursor``, advance ``source_key``'s cursor in the same transaction)."""
+        reading = read(raw, self.clock(), self.config)
+        identity = reading.mail.identity
+        try:
+            with self.store.unit_of_work() as uow:
+                result = self._ingest(uow, reading, raw, source_key, source_ref)
+                if cursor is not None and source_key:
+                    uow.cursors.set(source_key, cursor)
+                uow.commit()
+        except IntegrityError:
+            # another replica recorded the same mail between our look-up and our insert: it is a duplicate
+            with self.store.unit_of_work() as uow:
+                known = uow.messages.get_by_identity(identity) is not None
+                if known and cursor is not None and source_key:
+                    uow.cursors.set(source_key, cursor)
+                    uow.commit()
+            if known:
+                log.info("mail recorded meanwhile by another worker identity=%s", identity)
+                return IngestResult(identity, reading.kind, "duplicate")
+            return self._keep_for_attention(reading, raw, source_key, source_ref, cursor, "IntegrityError")
+        except Exception as exc:  # a bug or a database fault must not lose the mail nor stop the loop
+            log.exception("ingest failed; keeping the mail for attention identity=%s error=%s",
+                          identity, type(exc).__name__)
+            return self._keep_for_attention(reading, raw, source_key, source_ref, cursor, type(exc).__name__)
+        log.info("mail recorded kind=%s outcome=%s ref=%s how=%s", result.kind, result.outcome,
+                 result.reference or "-", result.how or "-")
+        return result
+
+    def _keep_for_attention(self, reading: Reading, raw: bytes, source_key: str, source_ref: str,
+                            cursor: str | None, error: str) -> IngestResult:
+        identity = reading.mail.identity
+        with self.store.unit_of_work() as uow:
+            if uow.messages.get_by_identity(identity) is None:
+                self._record(uow, reading, raw, None, source_key, source_ref, state="attention",
+                             reason=f"could not be processed ({error}); kept for a person to read")
+            if cursor is not None and source_key:
+                uow.cursors.set(source_key, cursor)
+            uow.commit()
+        return IngestResult(identity, reading.kind, "attention", reason=error)
+
+    def _ingest(self, uow: UnitOfWork, reading: Reading, raw: bytes, source_key: str,
+                source_ref: str) -> IngestResult:
+        identity = reading.mail.identity
+        applier = self.applier
+        if uow.messages.get_by_identity(identity) is not None:
+            return IngestResult(identity, reading.kind, "duplicate")
+        if reading.unreadable:
+            self._record(uow, reading, raw, None, source_key, source_ref, state="attention",
+                         reason="the mail could not be read: " + ("; ".join(reading.mail.defects) or "no headers"))
+            return IngestResult(identity, "unreadable", "attention", reason="unreadable")
+        if applier.standing(reading, None) is Standing.BOT:
+            # the bot's own mail come back (a copy, a forward by a rule): never acted on, so never a loop
+            found = match(uow, reading)
+            self._record(uow, reading, raw, found.escalation, source_key, source_ref, state="recorded")
+            return IngestResult(identity, reading.kind, "own", found.escalation.reference if found.escalation else None)
+        found = match(uow, reading)
+        esc = found.escalation
+        if esc is not None and esc.reference:  # replicas applying mail to the same record take turns
+            esc = uow.escalations.get(esc.reference, for_update=True)
+        if reading.kind != "human":
+            msg = self._record(uow, reading, raw, esc, source_key, source_ref,
+                               state="matched" if esc else "recorded")
+            if esc is not None:
+                applier.machine_event(uow, esc, msg, reading)
+            return IngestResult(identity, reading.kind, "threaded" if esc else "unmatched",
+                                esc.reference if esc else None, found.how)
+        if found.how == "new":
+            opening = applier.may(reading, None, Act.OPEN)
+            if not opening:
+                self._record(uow, reading, raw, None, source_key, source_ref, state="attention",
+                             reason=f"not opened: {opening.reason}")
+                return IngestResult(identity, "human", "unmatched", reason="not allowed to open")
+            esc = applier.open(uow, reading)
+            msg = self._record(uow, reading, raw, esc, source_key, source_ref, state="matched")
+            applier.announce_opened(uow, esc, msg, reading)
+            return IngestResult(identity, "human", "opened", esc.reference, found.how)
+        if esc is None:
+            self._record(uow, reading, raw, None, source_key, source_ref, state="attention",
+                         reason="no escalation matches this mail and its subject does not open one")
+            return IngestResult(identity, "human", "unmatched", reason="no match")
+        msg = self._record(uow, reading, raw, esc, source_key, source_ref, state="matched")
+        if found.how == "escalates" and applier.may(reading, esc, Act.MOVE):
+            applier.move(uow, esc, msg, reading)
+            return IngestResult(identity, "human", "escalated", esc.reference, found.how)
+        applier.reply(uow, esc, msg, reading)
+        return IngestResult(identity, "human", "threaded", esc.reference, found.how)
+
+    # -- recording ------------------------------------------------------------------------------------
+
+    def _record(self, uow: UnitOfWork, reading: Reading, raw: bytes, esc: Escalation | None, source_key: str,
+                source_ref: str, *, state: str, reason: str | None = None) -> Message:
+        mail = reading.mail
+        keep_raw = state == "attention" or (esc is not None and reading.facts.is_escalation)
+        msg = Message(
+            identity=mail.identity,
+            message_id=mail.message_id,
+            escalation=esc,
+            direction="in",
+            kind=reading.kind,
+            from_email=mail.from_.email if mail.from_ else None,
+            from_name=mail.from_.name if mail.from_ else None,
+            to_emails=[a.email for a in mail.to],
+            cc_emails=[a.email for a in mail.cc],
+            subject=mail.subject,
+            sent_at=mail.date,
+            received_at=reading.received,
+            in_reply_to=list(mail.in_reply_to),
+            references=list(mail.references),
+            thread_index=mail.thread_index,
+            conversation_key=mail.conversation_key,
+            new_text=mail.new_text,
+            state=state,
+            attention_reason=reason,
+            source_key=source_key,
+            source_ref=source_ref,
+            raw=raw if keep_raw else None,
+        )
+        uow.messages.add(msg)
+        if state == "attention":
+            uow.events.append("attention", escalation=esc, message=msg, data={"reason": reason})
+        return msg
+
+    # -- a whole mailbox ------------------------------------------------------------------------------
+
+    def poll(self, source: MailSource, limit: int = 200) -> list[IngestResult]:
+        """Read every new mail from ``source``; each is recorded, then settled at the source."""
+        with self.store.unit_of_work() as uow:
+            cursor = uow.cursors.get(source.key)
+        results = []
+        fetched: FetchedMail
+        for fetched in source.fetch(cursor, limit):
+            result = self.ingest(fetched.raw, source_key=source.key, source_ref=fetched.ref, cursor=fetched.cursor)
+            results.append(result)
+            try:
+                source.settle(fetched.ref, "attention" if result.needs_attention else "processed")
+            except Exception as exc:  # settling is a courtesy; the mail is already safe in the store
+                log.warning("could not settle %s at the source: %s", fetched.ref, type(exc).__name__)
+        return results
+
+
+__all__ = ["IngestResult", "Ingestor"]
