@@ -23,8 +23,8 @@ from typing import Any
 from rules.calendar import REGIONS, WorkingCalendar
 from rules.directory import EMAIL_RE, Directory, Person
 from rules.errors import PolicyError
-from rules.policy import Policy, policy_from_mapping
-from rules.presets import DEFAULT_PRESET, PRESETS, get_preset
+from rules.policy import Policy
+from rules.presets import DEFAULT_PRESET, PRESETS, get_preset, policy_from_config
 
 from .directory_csv import load_people_csv
 from .errors import ConfigError
@@ -331,7 +331,7 @@ def _policy(root: _Table) -> Policy:
             raise root.error("policy.preset", f"{_show(data['base'])} is not a preset "
                              f"(presets: {', '.join(sorted(PRESETS))})", f'write e.g. preset = "{hint}"')
     try:
-        return policy_from_mapping(data, where="policy")
+        return policy_from_config(data, where="policy")
     except PolicyError as exc:
         raise ConfigError(f"{root.source}: {exc}") from None
 

@@ -21,8 +21,8 @@ The table, in words:
 - A **manager of a level already passed** is heard (their mail is on the record) but does not stop the current
   level's clock.
 - An **outsider** (outside the council's domains, or no address at all) gives no command: a command is refused
-  and recorded as refused.
-- The **bot itself** does nothing: its own mail come back never acts (so it can never loop).
+  and recorded as refused. Their other words still count as a response today (the trust issue tightens this).
+- The **bot itself** does nothing: its own mail coming back never acts (so it can never loop).
 
 Opening a record and moving one up by a new "Level N" mail are allowed for every sender inside the council and,
 for now, for outsiders too: the shell relies on the council's mail gateway for those. The shell obeys what

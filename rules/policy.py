@@ -395,15 +395,13 @@ def _chasers_from_mapping(data: Any, path: str) -> ChaserSchedule:
                           hours=hours)
 
 
-def _merge_base(data: Mapping[str, Any], where: str) -> dict[str, Any]:
-    from rules.presets import PRESETS  # presets import this module: resolve at call time
-
+def _merge_base(data: Mapping[str, Any], where: str, bases: Mapping[str, Policy]) -> dict[str, Any]:
     name = data["base"]
-    if not isinstance(name, str) or name not in PRESETS:
-        hint = _did_you_mean(str(name), PRESETS)
+    if not isinstance(name, str) or name not in bases:
+        hint = _did_you_mean(str(name), bases)
         raise _error(f"{where}.base", f"{_show(name)} is not a preset{hint}",
-                     f'use one of {", ".join(sorted(PRESETS))}, e.g. base = "dorset"')
-    base = PRESETS[name]
+                     f'use one of {", ".join(sorted(bases))}, e.g. base = "dorset"')
+    base = bases[name]
     merged = policy_to_mapping(base)
     overrides = {k: v for k, v in data.items() if k != "base"}
     for key, value in overrides.items():
@@ -418,18 +416,20 @@ def _merge_base(data: Mapping[str, Any], where: str) -> dict[str, Any]:
     return merged
 
 
-def policy_from_mapping(data: Mapping[str, Any], *, where: str = "policy") -> Policy:
+def policy_from_mapping(data: Mapping[str, Any], *, where: str = "policy",
+                        bases: Mapping[str, Policy] | None = None) -> Policy:
     """Build and validate a :class:`Policy` from a TOML-shaped mapping (what ``tomllib`` gives).
 
     Strict: an unknown key is an error naming it (with a did-you-mean), and a wrong type or value is an
     error naming the key path and the fix. ``base = "NAME"`` starts from that preset and overrides only the
-    keys given (``chasers`` is merged key by key; ``levels`` replaces the whole ladder). Without a base,
+    keys given (``chasers`` is merged key by key; ``levels`` replaces the whole ladder); ``bases`` are the presets
+    a base may name (:func:`rules.presets.policy_from_config` passes the five councils'). Without a base,
     ``key``, ``council`` and ``levels`` are required; ``level_word`` defaults to ``"Level"``, ``title`` to
     ``""`` and the rest to the :class:`Policy` defaults. ``where`` is the key path used in messages.
     """
     _table(data, where, f"write it as [{where}]")
     _check_keys(data, _POLICY_KEYS, where)
-    merged: dict[str, Any] = _merge_base(data, where) if "base" in data else dict(data)
+    merged: dict[str, Any] = _merge_base(data, where, bases or {}) if "base" in data else dict(data)
     for key, example in _REQUIRED.items():
         if key not in merged:
             raise _error(f"{where}.{key}", "is missing",

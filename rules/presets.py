@@ -5,8 +5,11 @@ Each preset's ``notes`` give its source and every assumption made where the sour
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 from rules.errors import PolicyError
-from rules.policy import Level, Policy
+from rules.policy import Level, Policy, policy_from_mapping
 
 CAFCASS = "Cafcass referral"
 
@@ -222,3 +225,9 @@ def get_preset(name: str) -> Policy:
         raise PolicyError(
             f"policy preset {name!r}: no such preset — use one of {', '.join(sorted(PRESETS))}"
         ) from None
+
+
+def policy_from_config(data: Mapping[str, Any], *, where: str = "policy") -> Policy:
+    """A council's ``[policy]`` table as a :class:`Policy`; ``base = "NAME"`` starts from one of :data:`PRESETS`
+    (see :func:`rules.policy.policy_from_mapping`)."""
+    return policy_from_mapping(data, where=where, bases=PRESETS)

@@ -32,10 +32,6 @@ BUSY_TIMEOUT_MS = 5000
 SIDE_FILE_SUFFIXES = ("-wal", "-shm", "-journal")
 
 
-def is_sqlite(url: str | URL) -> bool:
-    return make_url(url).get_backend_name() == "sqlite"
-
-
 def sqlite_path(url: str | URL) -> Path | None:
     """The database file of a SQLite URL, or None for an in-memory database (or a ``file:`` URI)."""
     parsed = make_url(url)

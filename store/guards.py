@@ -1,6 +1,6 @@
 """The audit trail is append-only: events may be added through the ORM, never changed or deleted.
 
-Three guards, installed when this module is imported (``store.models`` imports it, so they are always on):
+Three guards, installed when this module is imported (the ``store`` package imports it, so they are always on):
 - ``before_flush`` refuses a session whose pending changes modify or delete a persisted :class:`Event`;
 - mapper ``before_update``/``before_delete`` on :class:`Event` catch anything that reaches the flush anyway;
 - ``do_orm_execute`` refuses bulk ``update(Event)``/``delete(Event)`` statements run through a session.

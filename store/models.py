@@ -154,10 +154,6 @@ class Stage(Base):
     escalation: Mapped[Escalation] = relationship(back_populates="stages")
     response_message: Mapped[Message | None] = relationship(foreign_keys=[response_message_id])
 
-    @property
-    def is_current(self) -> bool:
-        return self.outcome is None
-
     def __repr__(self) -> str:
         return f"<Stage {self.id} L{self.level} due {self.due_on} {self.outcome or 'current'}>"
 
@@ -294,6 +290,3 @@ __all__ = [
     "format_reference",
     "parse_reference",
 ]
-
-# The append-only guards for Event must be in force wherever the models are used.
-from . import guards as _guards  # noqa: E402, F401

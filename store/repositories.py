@@ -219,9 +219,6 @@ class EventRepository:
     def has_key(self, key: str) -> bool:
         return self.session.scalar(select(Event.id).where(Event.key == key)) is not None
 
-    def get_by_key(self, key: str) -> Event | None:
-        return self.session.scalars(select(Event).where(Event.key == key)).one_or_none()
-
     def for_escalation(self, escalation: Escalation) -> builtins.list[Event]:
         """The escalation's audit trail in order."""
         return builtins.list(self.session.scalars(

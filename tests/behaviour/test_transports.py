@@ -45,7 +45,7 @@ from store.uow import Store
 from tests.botsetup import Clock
 from tests.fakes.exchange import FakeExchange, account, record_sleeps, serve
 from tests.fakes.graph import FakeGraph
-from tests.mailbot import graph_payloads as gp
+from tests.mailbot.transports import graph_payloads as gp
 from tests.mailfactory import (
     BOT,
     IRO,

@@ -2,7 +2,8 @@
 
 exchangelib's own code runs unchanged: only its requests transport adapter (``BaseProtocol.HTTP_ADAPTER_CLS``, the
 documented hook) is replaced by one that answers POSTs to https://<server>/EWS/Exchange.asmx with the SOAP bodies
-of ``tests/mailbot/ews_payloads.py``, keeping a small mailbox model (folders, items, a change log per folder).
+of ``tests/mailbot/transports/ews_payloads.py``, keeping a small mailbox model (folders, items, a change log per
+folder).
 
     fake = FakeExchange()
     serve(fake, monkeypatch)          # every exchangelib session now talks to ``fake``
@@ -29,7 +30,7 @@ from exchangelib.protocol import BaseProtocol, close_connections
 
 from mailbot.config import EwsSettings
 from mailbot.transports.ews import open_account
-from tests.mailbot import ews_payloads as P
+from tests.mailbot.transports import ews_payloads as P
 from tests.mailfactory import BOT
 
 SERVER = "mail.example.test"

@@ -6,7 +6,7 @@
         source = GraphSource(GraphClient(settings, tokens, http=httpx.Client()))
 
 What it answers (the URLs and parameters :mod:`mailbot.transports.graph` uses; shapes as in
-``tests/mailbot/graph_payloads.py`` and Microsoft's docs):
+``tests/mailbot/transports/graph_payloads.py`` and Microsoft's docs):
 
 - ``GET /users/{user}/mailFolders/{well-known name or id}`` — a mailFolder.
 - ``GET /users/{user}/mailFolders?$filter=displayName eq '...'`` (and ``.../childFolders``) — a folder list;
@@ -44,7 +44,7 @@ from urllib.parse import unquote
 import httpx
 import respx
 
-from tests.mailbot import graph_payloads as p
+from tests.mailbot.transports import graph_payloads as p
 
 HOST = "graph.microsoft.com"
 RECEIVED_FROM = datetime(2026, 11, 24, 9, 0, tzinfo=UTC)

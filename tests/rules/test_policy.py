@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 from rules.errors import PolicyError, RulesError
 from rules.policy import ChaserSchedule, Level, Policy, policy_from_mapping, policy_to_mapping
-from rules.presets import PRESETS
+from rules.presets import PRESETS, policy_from_config
 
 CUSTOM_TOML = """
 [policy]
@@ -68,7 +68,7 @@ def _custom() -> dict[str, Any]:
 
 def _message(data: dict[str, Any], where: str = "policy") -> str:
     with pytest.raises(PolicyError) as info:
-        policy_from_mapping(data, where=where)
+        policy_from_config(data, where=where)
     return str(info.value)
 
 
@@ -252,7 +252,7 @@ def test_policy_error_is_a_rules_error() -> None:
 
 
 def test_base_hull_override() -> None:
-    policy = policy_from_mapping({"base": "hull", "themes": ["Care plan", "Other"], "total_working_days": 25,
+    policy = policy_from_config({"base": "hull", "themes": ["Care plan", "Other"], "total_working_days": 25,
                                   "chasers": {"grace_working_days": 2}})
     hull = PRESETS["hull"]
     assert policy.levels == hull.levels and policy.key == "hull"
@@ -266,8 +266,8 @@ def test_base_hull_override() -> None:
 
 
 def test_base_alone_is_the_preset_and_levels_replace_the_ladder() -> None:
-    assert policy_from_mapping({"base": "dorset"}) == PRESETS["dorset"]
-    policy = policy_from_mapping({"base": "dorset", "key": "dorset-short", "notes": "Trial",
+    assert policy_from_config({"base": "dorset"}) == PRESETS["dorset"]
+    policy = policy_from_config({"base": "dorset", "key": "dorset-short", "notes": "Trial",
                                   "levels": [{"number": 1, "role": "Team Manager", "working_days": 3}]})
     assert [lvl.number for lvl in policy.levels] == [1]
     assert policy.always_copy_roles == ("QA Manager",) and policy.notes == "Trial"

@@ -9,7 +9,7 @@ import pytest
 
 from rules.errors import PolicyError
 from rules.policy import Policy, policy_from_mapping, policy_to_mapping
-from rules.presets import DEFAULT_PRESET, PRESETS, get_preset
+from rules.presets import DEFAULT_PRESET, PRESETS, get_preset, policy_from_config
 
 SEEDS = Path(__file__).resolve().parents[2] / ".." / "shared" / "seeds"
 SEED_FILES = {"hull": "000_d4afcc027b5730c1.txt", "dorset": "001_91e4ed9a95d3dbb8.txt",
@@ -47,7 +47,7 @@ def test_every_preset_validates_and_round_trips(key: str) -> None:
     policy = PRESETS[key]
     policy.validate()
     assert policy_from_mapping(policy_to_mapping(policy)) == policy
-    assert policy_from_mapping({"base": key}) == policy
+    assert policy_from_config({"base": key}) == policy
     # every ladder ends in a terminal Cafcass referral the bot never writes to
     assert policy.levels[-1].terminal and "Cafcass" in policy.levels[-1].role
     assert policy.total_working_days == 20 and _cumulative(policy)[-1] == 20

@@ -31,7 +31,7 @@ from mailbot.transports.source import (
 from store.models import Message
 from store.uow import Store
 from tests.botsetup import example_config, migrated_store
-from tests.mailbot import graph_payloads as p
+from tests.mailbot.transports import graph_payloads as p
 from tests.mailfactory import QA, TM, Thread, outlook_escalation
 
 START = datetime(2026, 11, 24, 9, 15, tzinfo=UTC)

@@ -21,7 +21,7 @@ from cryptography.x509.oid import NameOID
 from mailbot.config import GraphSettings
 from mailbot.transports.msauth import GRAPH_SCOPE, OUTLOOK_SCOPE, TokenProvider
 from mailbot.transports.source import TransportAuthError, TransportConnectionError
-from tests.mailbot import graph_payloads as p
+from tests.mailbot.transports import graph_payloads as p
 
 SECRET = "Xy8Q~not-a-real-secret-but-long-enough~abc"
 ENV = "MAILBOT_TEST_GRAPH_SECRET"

@@ -11,7 +11,7 @@ from mailbot.config import parse_config
 from mailbot.transports.registry import Check
 from tests.fakes.exchange import PASSWORD, SERVER, USER, FakeExchange, serve
 from tests.fakes.graph import FakeGraph
-from tests.mailbot import graph_payloads as p
+from tests.mailbot.transports import graph_payloads as p
 
 
 def graph_config(tmp_path: Path, **graph: str) -> object:

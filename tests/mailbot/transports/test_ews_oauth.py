@@ -33,7 +33,7 @@ from mailbot.transports.registry import check_mailbox, open_sender, open_source
 from mailbot.transports.sender import SendAuthError
 from mailbot.transports.source import TransportAuthError, TransportProtocolError
 from tests.fakes.exchange import NS, SERVER, FakeExchange, close_connections, record_sleeps, serve, settings
-from tests.mailbot import graph_payloads as p
+from tests.mailbot.transports import graph_payloads as p
 from tests.mailfactory import BOT, IRO, TM, Thread, plain_reply
 
 SCOPE = f"https://{SERVER}/.default"

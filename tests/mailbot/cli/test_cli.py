@@ -12,7 +12,7 @@ from click.testing import CliRunner
 
 from mailbot.cli import cli
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 
 
 def run(*args: str, env: dict[str, str] | None = None) -> tuple[int, str, str]:

@@ -1,7 +1,7 @@
 """The EWS transport against a fake Exchange Server at the HTTP boundary.
 
 The fake server (``tests/fakes/exchange.py``) answers exchangelib's requests through its HTTP adapter hook with
-the SOAP bodies of ``tests/mailbot/ews_payloads.py``; exchangelib's own code runs unchanged.
+the SOAP bodies of ``tests/mailbot/transports/ews_payloads.py``; exchangelib's own code runs unchanged.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ from mailbot.transports.source import MailSource, TransportAuthError, TransportC
 from store.models import Message as StoredMessage
 from tests.botsetup import example_config, migrated_store
 from tests.fakes.exchange import ENDPOINT, NS, PASSWORD, FakeExchange, account, record_sleeps, serve, settings
-from tests.mailbot import ews_payloads as P
+from tests.mailbot.transports import ews_payloads as P
 from tests.mailfactory import BOT, IRO, QA, TM, Thread, outlook_escalation, plain_reply
 
 WHEN = datetime(2026, 11, 24, 9, 15, tzinfo=UTC)
