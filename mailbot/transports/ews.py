@@ -264,7 +264,7 @@ def oauth_scope(settings: Any) -> str:
 
 def open_account(settings: Any, password: str | None = None, *, token_provider: Any = None,
                  max_wait: float = MAX_WAIT) -> Account:
-    """An exchangelib Account for ``settings`` (an :class:`mailbot.config.EwsSettings`).
+    """An exchangelib Account for ``settings`` (an :class:`mailbot.transports.settings.EwsSettings`).
 
     No request is made here: the server, the auth type (NTLM, Basic or OAuth) and the version (Exchange 2016 schema,
     which 2019 and SE accept) are given, so neither autodiscover nor version guessing runs. ``autodiscover = true``

@@ -45,8 +45,6 @@ from urllib.parse import quote, urlsplit
 
 import httpx
 
-from mailbot.config import GraphSettings
-
 from .sender import (
     Refused,
     SendAuthError,
@@ -54,6 +52,7 @@ from .sender import (
     SendPermanentError,
     SendTemporaryError,
 )
+from .settings import GraphSettings
 from .source import (
     FetchedMail,
     TransportAuthError,

@@ -24,8 +24,7 @@ from typing import Any
 from imapclient import IMAPClient, SocketTimeout
 from imapclient.exceptions import IMAPClientError, LoginError
 
-from mailbot.config import SECURITY
-
+from .settings import SECURITY
 from .source import (
     FetchedMail,
     TransportAuthError,

@@ -32,8 +32,7 @@ import httpx
 import msal
 from msal.exceptions import MsalServiceError
 
-from mailbot.config import GraphSettings
-
+from .settings import GraphSettings
 from .source import TransportAuthError, TransportConnectionError
 
 log = logging.getLogger(__name__)

@@ -18,13 +18,16 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from mailbot.config import Config, GraphSettings
 from mailbot.errors import ConfigError, MailbotError
 
 from .sender import MailSender
+from .settings import GraphSettings
 from .source import MailSource
+
+if TYPE_CHECKING:  # the config holds the transports' settings; the transports only read it
+    from mailbot.config import Config
 
 
 @dataclass(frozen=True)

@@ -39,8 +39,6 @@ from email.utils import parseaddr
 from types import TracebackType
 from typing import Self
 
-from mailbot.config import SECURITY
-
 from .sender import (
     Refused,
     SendAuthError,
@@ -49,6 +47,7 @@ from .sender import (
     SendPermanentError,
     SendTemporaryError,
 )
+from .settings import SECURITY
 
 log = logging.getLogger(__name__)
 

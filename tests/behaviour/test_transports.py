@@ -31,13 +31,14 @@ from exchangelib.protocol import close_connections
 
 from mailbot.app import App
 from mailbot.cli.views import escalation_detail
-from mailbot.config import Config, GraphSettings, parse_config
+from mailbot.config import Config, parse_config
 from mailbot.mail_in.ingest import IngestResult
 from mailbot.transports.ews import EwsSender, EwsSource
 from mailbot.transports.graph import GraphClient, GraphSender, GraphSource
 from mailbot.transports.imap import ImapSource
 from mailbot.transports.maildir import MaildirSender, MaildirSource
 from mailbot.transports.sender import MailSender
+from mailbot.transports.settings import GraphSettings
 from mailbot.transports.smtp import SmtpSender
 from mailbot.transports.source import MailSource
 from store.models import Message

@@ -28,8 +28,8 @@ import pytest
 import requests
 from exchangelib.protocol import BaseProtocol, close_connections
 
-from mailbot.config import EwsSettings
 from mailbot.transports.ews import open_account
+from mailbot.transports.settings import EwsSettings
 from tests.mailbot.transports import ews_payloads as P
 from tests.mailfactory import BOT
 

@@ -25,12 +25,13 @@ import pytest
 import respx
 
 import mailbot.transports.ews as ews_module
-from mailbot.config import Config, GraphSettings, parse_config
+from mailbot.config import Config, parse_config
 from mailbot.errors import ConfigError
 from mailbot.transports.ews import EwsSender, EwsSource, check, open_account
 from mailbot.transports.msauth import TokenProvider
 from mailbot.transports.registry import check_mailbox, open_sender, open_source
 from mailbot.transports.sender import SendAuthError
+from mailbot.transports.settings import GraphSettings
 from mailbot.transports.source import TransportAuthError, TransportProtocolError
 from tests.fakes.exchange import NS, SERVER, FakeExchange, close_connections, record_sleeps, serve, settings
 from tests.mailbot.transports import graph_payloads as p

@@ -18,7 +18,8 @@ import pytest
 import respx
 from sqlalchemy import func, select
 
-from mailbot.config import Config, GraphSettings
+from mailbot.config import Config
+from mailbot.transports.settings import GraphSettings
 from mailbot.mail_in.ingest import Ingestor
 from mailbot.transports.graph import GraphClient, GraphSender, GraphSource, check
 from mailbot.transports.sender import MailSender, SendAuthError, SendConnectionError, SendPermanentError

@@ -18,8 +18,8 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import NameOID
 
-from mailbot.config import GraphSettings
 from mailbot.transports.msauth import GRAPH_SCOPE, OUTLOOK_SCOPE, TokenProvider
+from mailbot.transports.settings import GraphSettings
 from mailbot.transports.source import TransportAuthError, TransportConnectionError
 from tests.mailbot.transports import graph_payloads as p
 

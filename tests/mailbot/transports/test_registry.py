@@ -89,3 +89,15 @@ def test_ews_password_not_exported(tmp_path: Path, monkeypatch: pytest.MonkeyPat
     checks = App(ews_config(tmp_path)).check_connections()  # type: ignore[arg-type]
     assert ("missing: mailbox (ews): the environment variable T_EWS_PASSWORD (mailbox.ews.password_env) is not set "
             "— export it before starting") in lines(checks)
+
+
+def test_every_configurable_transport_can_be_built() -> None:
+    """The names the config accepts and the registry's builders are one list: a transport is added in one folder."""
+    from mailbot.transports.registry import TRANSPORTS
+    from mailbot.transports.settings import OUT_TRANSPORTS
+    from mailbot.transports.settings import TRANSPORTS as SOURCES
+
+    assert {n for n, t in TRANSPORTS.items() if t.open_source} == set(SOURCES)
+    assert {n for n, t in TRANSPORTS.items() if t.open_sender} == set(OUT_TRANSPORTS)
+    assert all(t.check_source for t in TRANSPORTS.values() if t.open_source)
+    assert all(t.check_sender for t in TRANSPORTS.values() if t.open_sender)
