@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from mailbot.config import Config, parse_config
 from store.uow import Store
 from tests.mailfactory import BOT, DOMAIN, QA
+
+OPENED = datetime(2026, 11, 24, 9, 15, tzinfo=UTC)  # a Tuesday, in working hours; Nov–Mar London is UTC
 
 
 class Clock:

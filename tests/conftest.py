@@ -1,5 +1,6 @@
-"""Fixtures that start real servers (see tests/servers.py, tests/postgres.py and DESIGN.md §6), shared by every
-test folder: each server starts once per session, only when a test asks for it.
+"""Fixtures shared by every test folder: the bot's usual parts (a settable clock, the example council's config, a
+migrated SQLite store, the ingestor), and the real servers (see tests/servers.py and tests/postgres.py), each
+started once per session, only when a test asks for it. A module that needs another config overrides ``config``.
 
 ``dovecot`` and ``smtp`` live for the whole session; ``mailbox_user`` gives each test a fresh user, so tests
 never see each other's mail. Without dovecot the tests are skipped, except under CI=true where they fail.
@@ -9,9 +10,14 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
+from mailbot.config import Config
+from mailbot.mail_in.ingest import Ingestor
+from store.uow import Store
+from tests.botsetup import OPENED, Clock, example_config, migrated_store
 from tests.postgres import PostgresServer, start_postgres
 from tests.servers import DEFAULT_PASSWORD, DovecotServer, SmtpServer, start_dovecot
 
@@ -24,6 +30,35 @@ PEOPLE = (
     "director@example.test",
     "qa@example.test",  # QA manager
 )
+
+
+# ---- the bot's parts ---------------------------------------------------------------------------------------
+
+
+@pytest.fixture()
+def clock() -> Clock:
+    """Tuesday 24 November 2026, 09:15 London; tests move it with ``clock.now = …`` or ``clock.advance(…)``."""
+    return Clock(OPENED)
+
+
+@pytest.fixture()
+def config(tmp_path: Path) -> Config:
+    return example_config(tmp_path)
+
+
+@pytest.fixture()
+def store(config: Config, clock: Clock) -> Iterator[Store]:
+    made = migrated_store(config, clock)
+    yield made
+    made.dispose()
+
+
+@pytest.fixture()
+def bot(store: Store, config: Config, clock: Clock) -> Ingestor:
+    return Ingestor(store, config, clock)
+
+
+# ---- real servers --------------------------------------------------------------------------------------------
 
 
 @pytest.fixture(scope="session")

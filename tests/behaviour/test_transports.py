@@ -252,12 +252,6 @@ def world(request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.Mo
 # ---- the service -----------------------------------------------------------------------------------------------
 
 
-
-@pytest.fixture()
-def clock() -> Clock:
-    return Clock(OPENED)
-
-
 @pytest.fixture()
 def config(tmp_path: Path) -> Config:
     return parse_config(
@@ -275,13 +269,6 @@ def config(tmp_path: Path) -> Config:
         source="test",
         base=tmp_path,
     )
-
-
-@pytest.fixture()
-def store(config: Config, clock: Clock) -> Store:
-    s = Store(config.store.url, clock=clock)
-    s.upgrade()
-    return s
 
 
 def service(world: World, config: Config, store: Store, clock: Clock) -> App:

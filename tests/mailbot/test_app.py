@@ -6,8 +6,6 @@ import mailbox
 from datetime import UTC, datetime
 from pathlib import Path
 
-import pytest
-
 from mailbot.app import App
 from mailbot.config import Config, parse_config
 from tests.botsetup import Clock
@@ -35,11 +33,6 @@ def make_config(tmp_path: Path, **mail_out: object) -> Config:
 
 def sent(tmp_path: Path) -> list[str]:
     return sorted(str(m["X-IRO-Mailbot-Key"]) for m in mailbox.Maildir(tmp_path / "sent", create=False))
-
-
-@pytest.fixture()
-def clock() -> Clock:
-    return Clock(datetime(2026, 11, 24, 9, 15, tzinfo=UTC))
 
 
 def test_last_digest_moment(tmp_path: Path, clock: Clock) -> None:

@@ -46,27 +46,9 @@ def make_config(tmp_path: Path, **directory: Any) -> Config:
     )
 
 
-
-@pytest.fixture()
-def clock() -> Clock:
-    return Clock(OPENED)
-
-
 @pytest.fixture()
 def config(tmp_path: Path) -> Config:
     return make_config(tmp_path)
-
-
-@pytest.fixture()
-def store(config: Config, clock: Clock) -> Store:
-    s = Store(config.store.url, clock=clock)
-    s.upgrade()
-    return s
-
-
-@pytest.fixture()
-def bot(store: Store, config: Config, clock: Clock) -> Ingestor:
-    return Ingestor(store, config, clock)
 
 
 @pytest.fixture()

@@ -7,11 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from mailbot.config import Config
 from mailbot.mail_in.ingest import Ingestor
 from mailbot.transports.maildir import MaildirSource
 from store.uow import Store
-from tests.botsetup import Clock, example_config, migrated_store
+from tests.botsetup import Clock
 from tests.mailfactory import (
     BOT,
     IRO,
@@ -28,27 +27,6 @@ from tests.mailfactory import (
 
 SUBJECT = "Action - Level 1 escalation - Jane Doe - MOSAIC 123456 - response by 01/12/2026"
 START = datetime(2026, 11, 24, 9, 15, tzinfo=UTC)  # Tuesday
-
-
-
-@pytest.fixture()
-def config(tmp_path: Path) -> Config:
-    return example_config(tmp_path)
-
-
-@pytest.fixture()
-def store(config: Config) -> Store:
-    return migrated_store(config)
-
-
-@pytest.fixture()
-def clock() -> Clock:
-    return Clock(START)
-
-
-@pytest.fixture()
-def bot(store: Store, config: Config, clock: Clock) -> Ingestor:
-    return Ingestor(store, config, clock)
 
 
 def _timeline(store: Store, ref: str) -> list[tuple[str, str | None]]:

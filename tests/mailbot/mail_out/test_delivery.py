@@ -7,7 +7,7 @@ import email.policy
 import logging
 import mailbox
 import stat
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
 from pathlib import Path
@@ -82,19 +82,6 @@ def config(tmp_path: Path) -> Config:
         source="test",
         base=tmp_path,
     )
-
-
-@pytest.fixture()
-def clock() -> Clock:
-    return Clock(START)
-
-
-@pytest.fixture()
-def store(tmp_path: Path, clock: Clock) -> Iterator[Store]:
-    s = Store(f"sqlite:///{tmp_path / 'bot.db'}", clock=clock)
-    s.upgrade()
-    yield s
-    s.dispose()
 
 
 def queue(store: Store, config: Config, key: str, *, to: Sequence[str] = ("tm@example.test",),

@@ -12,19 +12,16 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 from email.message import EmailMessage
 from email.policy import SMTP
-from pathlib import Path
 
 import pytest
 from exchangelib.protocol import BaseProtocol, close_connections
 from sqlalchemy import func, select
 
-from mailbot.config import Config
 from mailbot.mail_in.ingest import Ingestor
 from mailbot.transports.ews import EwsSender, EwsSource, check, open_account
 from mailbot.transports.sender import MailSender, SendAuthError, SendPermanentError, SendTemporaryError
 from mailbot.transports.source import MailSource, TransportAuthError, TransportConnectionError, TransportProtocolError
 from store.models import Message as StoredMessage
-from tests.botsetup import example_config, migrated_store
 from tests.fakes.exchange import ENDPOINT, NS, PASSWORD, FakeExchange, account, record_sleeps, serve, settings
 from tests.mailbot.transports import ews_payloads as P
 from tests.mailfactory import BOT, IRO, QA, TM, Thread, outlook_escalation, plain_reply
@@ -114,16 +111,6 @@ def test_deletes_and_read_flags_are_not_mail_and_only_advance_the_state(exchange
     syncs = [p.find("m:SyncState", NS) for op, p in exchange.calls if op == "SyncFolderItems"]
     # the empty page's state was remembered: the last sync started after the read flag and the move
     assert syncs[-1].text == exchange.state(exchange.inbox, 3)
-
-
-@pytest.fixture()
-def config(tmp_path: Path) -> Config:
-    return example_config(tmp_path)
-
-
-@pytest.fixture()
-def bot(config: Config) -> Ingestor:
-    return Ingestor(migrated_store(config), config, lambda: WHEN)
 
 
 def _records(bot: Ingestor) -> int:

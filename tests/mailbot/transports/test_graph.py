@@ -11,18 +11,16 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from email import message_from_bytes, policy
 from email.message import EmailMessage
-from pathlib import Path
 
 import httpx
 import pytest
 import respx
 from sqlalchemy import func, select
 
-from mailbot.config import Config
-from mailbot.transports.settings import GraphSettings
 from mailbot.mail_in.ingest import Ingestor
 from mailbot.transports.graph import GraphClient, GraphSender, GraphSource, check
 from mailbot.transports.sender import MailSender, SendAuthError, SendConnectionError, SendPermanentError
+from mailbot.transports.settings import GraphSettings
 from mailbot.transports.source import (
     MailSource,
     TransportAuthError,
@@ -31,7 +29,6 @@ from mailbot.transports.source import (
 )
 from store.models import Message
 from store.uow import Store
-from tests.botsetup import example_config, migrated_store
 from tests.mailbot.transports import graph_payloads as p
 from tests.mailfactory import QA, TM, Thread, outlook_escalation
 
@@ -186,21 +183,6 @@ def test_a_cursor_that_is_not_a_graph_link_starts_over(client: GraphClient, grap
 
 
 # ---- the store: crash, 410 resync ----------------------------------------------------------------------------
-
-
-@pytest.fixture()
-def config(tmp_path: Path) -> Config:
-    return example_config(tmp_path)
-
-
-@pytest.fixture()
-def store(config: Config) -> Store:
-    return migrated_store(config)
-
-
-@pytest.fixture()
-def bot(store: Store, config: Config) -> Ingestor:
-    return Ingestor(store, config, lambda: START)
 
 
 def escalation(n: int) -> bytes:
