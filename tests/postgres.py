@@ -1,7 +1,7 @@
-"""A throw-away PostgreSQL cluster for tests (DESIGN.md §6): ``initdb`` in a temporary directory, started with
+"""A throw-away PostgreSQL cluster for tests: ``initdb`` in a temporary directory, started with
 ``pg_ctl`` on a free loopback port, stopped with ``pg_ctl -m immediate stop`` and deleted.
 
-Importable without pytest; ``tests/integration/conftest.py`` wraps it in fixtures. PostgreSQL refuses to run as
+Importable without pytest; ``tests/conftest.py`` wraps it in fixtures. PostgreSQL refuses to run as
 root, so when the tests run as root the cluster belongs to the ``postgres`` system user (Debian's
 ``postgresql-common`` makes it) or, failing that, ``nobody``, and every server command runs through
 ``runuser -u USER --``. The cluster trusts every local connection (``--auth=trust``) and runs with

@@ -1,7 +1,7 @@
 """Real mail servers for tests: a throw-away dovecot (IMAP + LMTP) and an aiosmtpd sink that delivers into it.
 
-Both are context managers and are importable without pytest; ``tests/integration/conftest.py`` wraps them in
-fixtures. See DESIGN.md §6 for why they are started the way they are.
+Both are context managers and are importable without pytest; ``tests/conftest.py`` wraps them in
+fixtures (docs/architecture.md, "Tests", says why they are started the way they are).
 
 dovecot is started with its own configuration in a temporary directory (``dovecot -F -c CONF``) in its own
 process group, and stopped with ``os.killpg(pid, SIGTERM)``. Startup is complete when the IMAP port answers

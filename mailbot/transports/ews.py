@@ -17,9 +17,10 @@ login (Hybrid Modern Authentication not set up, no permission, wrong ``oauth_sco
 changes in pages; a sync state is only valid for a whole page. So, of the mails found in one page, every mail but
 the last carries the sync state the page started from, and the last carries the page's new state. After a crash
 between two mails of a page the next fetch starts from the older state and hands out the page's mails again: the
-service ingests idempotently by Message-ID (DESIGN.md §4), so the replay records nothing twice. A sync state the
-server no longer accepts (``ErrorInvalidSyncStateData``) starts the sync over from nothing: every mail in the folder
-is handed out again, de-duplicated the same way (logged as a WARNING). An empty cursor means "from the start".
+service ingests idempotently by Message-ID (docs/architecture.md, "Mail in"), so the replay records nothing
+twice. A sync state the server no longer accepts (``ErrorInvalidSyncStateData``) starts the sync over from
+nothing: every mail in the folder is handed out again, de-duplicated the same way (logged as a WARNING). An empty
+cursor means "from the start".
 
 Pages with no new mail (only mails moved away, read flags changed...) advance an in-memory state, used by the
 next ``fetch`` when it is given the cursor this source last handed out; after a restart they are simply replayed.

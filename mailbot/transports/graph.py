@@ -15,7 +15,7 @@ Mail.ReadWrite and Mail.Send with admin consent, limited to the shared mailbox b
   Delta pages are unordered, so each page is handed out oldest first (``receivedDateTime``); every mail of a page
   carries the link that *fetched* that page, and only the page's last mail carries the link after it. A crash
   mid-page therefore replays part of that page: harmless, because ingest is idempotent by Message-ID
-  (DESIGN.md §4). An expired or invalid delta token (410 ``SyncStateNotFound``/``syncStateInvalid``/
+  (docs/architecture.md, "Mail in"). An expired or invalid delta token (410 ``SyncStateNotFound``/``syncStateInvalid``/
   ``resyncRequired``) restarts the delta from the beginning: the folder is read again, and ingest recognises
   what it already recorded. ``@removed`` entries (moved or deleted mail, including what settle moved) are
   skipped. A message that only *changed* (read, flagged) comes back in the delta too: it is handed out again and

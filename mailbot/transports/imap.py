@@ -3,7 +3,7 @@
 Cursor: ``"UIDVALIDITY:LASTUID"``. A fetch returns the mails whose UID is above LASTUID while the folder keeps
 the same UIDVALIDITY. When the UIDVALIDITY differs (the folder was recreated or the server rebuilt its index)
 or there is no cursor yet, every mail in the folder is fetched again: the service is idempotent by Message-ID
-(DESIGN.md §4), so this re-reads but never duplicates.
+(docs/architecture.md, "Mail in"), so this re-reads but never duplicates.
 
 One ``ImapSource`` holds one connection and is meant for one thread. It never logs a body, only UIDs and
 counts.

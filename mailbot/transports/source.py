@@ -2,8 +2,9 @@
 
 A source hands out raw messages *after a cursor*, oldest first. The service parses and records each mail, then
 stores ``FetchedMail.cursor`` for ``MailSource.key`` in the same transaction, so a crash replays at most the
-mails not yet recorded. Ingest is idempotent by Message-ID (DESIGN.md §4), so a source that cannot keep an
-exact cursor (a Maildir, an IMAP folder whose UIDVALIDITY changed) may hand out mail that was seen before.
+mails not yet recorded. Ingest is idempotent by Message-ID (docs/architecture.md, "Mail in"), so a source that
+cannot keep an exact cursor (a Maildir, an IMAP folder whose UIDVALIDITY changed) may hand out mail that was seen
+before.
 """
 
 from __future__ import annotations
