@@ -89,6 +89,13 @@ def _env_check(what: str, name: str | None, key: str) -> list[Check]:
     return [Check(what, False, f"the environment variable {name} ({key}) is not set — export it before starting")]
 
 
+def _then(what: str, lines: list[Check], probe: Callable[[], list[Check]]) -> list[Check]:
+    """The environment checks ``lines``, then — only when they all pass — the connection ``probe``."""
+    if any(not c.ok for c in lines):
+        return lines
+    return lines + _guard(what, probe)
+
+
 def _guard(what: str, probe: Callable[[], list[Check]]) -> list[Check]:
     try:
         return probe()
@@ -160,10 +167,6 @@ def _imap_check(config: Config, what: str) -> list[Check]:
     imap = config.mailbox.imap
     if imap is None:
         return [Check(what, False, "not configured")]
-    lines = [] if imap.auth == "xoauth2" else _env_check(what, imap.password_env, "mailbox.imap.password_env")
-    if any(not c.ok for c in lines):
-        return lines
-
     def probe() -> list[Check]:
         source = _imap_source(config)
         try:
@@ -173,7 +176,8 @@ def _imap_check(config: Config, what: str) -> list[Check]:
         return [Check(what, True, f"logged in to {imap.host}:{imap.port} as {imap.username}; folder "
                                   f"{imap.folder!r} opened")]
 
-    return lines + _guard(what, probe)
+    env = [] if imap.auth == "xoauth2" else _env_check(what, imap.password_env, "mailbox.imap.password_env")
+    return _then(what, env, probe)
 
 
 def _smtp_sender(config: Config) -> MailSender:
@@ -197,10 +201,6 @@ def _smtp_check(config: Config, what: str) -> list[Check]:
     smtp = config.mail_out.smtp
     if smtp is None:
         return [Check(what, False, "not configured")]
-    lines = [] if smtp.auth == "xoauth2" else _env_check(what, smtp.password_env, "mail_out.smtp.password_env")
-    if any(not c.ok for c in lines):
-        return lines
-
     def probe() -> list[Check]:
         sender = _smtp_sender(config)
         sender.open()  # connects, STARTTLS, logs in: nothing is sent
@@ -208,7 +208,8 @@ def _smtp_check(config: Config, what: str) -> list[Check]:
         login = f" and logged in as {smtp.username}" if smtp.username else " (no login configured)"
         return [Check(what, True, f"connected to {smtp.host}:{smtp.port} ({smtp.security}){login}")]
 
-    return lines + _guard(what, probe)
+    env = [] if smtp.auth == "xoauth2" else _env_check(what, smtp.password_env, "mail_out.smtp.password_env")
+    return _then(what, env, probe)
 
 
 # ---- Microsoft Graph (Exchange Online) ----------------------------------------------------------------------------
@@ -271,11 +272,9 @@ def _ews_check(config: Config, what: str) -> list[Check]:
         return [Check(what, False, "not configured")]
     graph = config.mailbox.graph
     if ews_settings.auth_type == "oauth":  # the token comes from the [mailbox.graph] app registration
-        lines = _env_check(what, graph.client_secret_env if graph else None, "mailbox.graph.client_secret_env")
+        env = _env_check(what, graph.client_secret_env if graph else None, "mailbox.graph.client_secret_env")
     else:
-        lines = _env_check(what, ews_settings.password_env, "mailbox.ews.password_env")
-    if any(not c.ok for c in lines):
-        return lines
+        env = _env_check(what, ews_settings.password_env, "mailbox.ews.password_env")
 
     def probe() -> list[Check]:
         from . import ews
@@ -284,7 +283,7 @@ def _ews_check(config: Config, what: str) -> list[Check]:
                           [ews_settings.processed_folder, ews_settings.attention_folder])
         return [_line(what, line) for line in found]
 
-    return lines + _guard(what, probe)
+    return _then(what, env, probe)
 
 
 def _through_mailbox(config: Config, what: str) -> list[Check]:
