@@ -9,14 +9,35 @@ from __future__ import annotations
 
 import logging
 import sys
+from typing import Any
 
 import click
 
 from . import digest, reading, records, service
-from .support import now_option
+from .support import fail, now_option
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+class OneLineErrors(click.Group):
+    """A mistake on the command line is one line on stderr (``mailbot: error: …``) with click's exit status, as
+    for every other user error — never click's usage block."""
+
+    def main(self, *args: Any, standalone_mode: bool = True, **kwargs: Any) -> Any:
+        if not standalone_mode:
+            return super().main(*args, standalone_mode=False, **kwargs)
+        try:
+            code = super().main(*args, standalone_mode=False, **kwargs)
+        except click.UsageError as exc:
+            hint = f" — see `{exc.ctx.command_path} --help`" if exc.ctx is not None else ""
+            fail(exc.format_message().rstrip(".") + hint)
+        except click.ClickException as exc:
+            fail(exc.format_message(), status=exc.exit_code)
+        except click.Abort:
+            click.echo("Aborted.", err=True)
+            sys.exit(1)
+        sys.exit(code if isinstance(code, int) else 0)
+
+
+@click.group(cls=OneLineErrors, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.option("--config", "config_path", type=click.Path(dir_okay=False), envvar="MAILBOT_CONFIG",
               help="Configuration file (TOML). Default: $MAILBOT_CONFIG, else the embedded default.")
 @now_option

@@ -33,9 +33,9 @@ def parse_moment(value: str, day_time: time = time(9)) -> datetime:
     return moment.replace(tzinfo=LONDON) if moment.tzinfo is None else moment
 
 
-def fail(message: str) -> NoReturn:
+def fail(message: str, status: int = 2) -> NoReturn:
     click.echo(f"mailbot: error: {message}", err=True)
-    sys.exit(2)
+    sys.exit(status)
 
 
 def friendly(func: F) -> F:

@@ -10,6 +10,7 @@ from mailbot.config import Config
 from mailbot.mail_in.matching import match
 from mailbot.mail_in.reading import read
 from parsers.commands import read_command, read_response
+from rules.calendar import london_date
 from store.models import Escalation
 from store.uow import UnitOfWork
 
@@ -74,6 +75,11 @@ def escalation_detail(uow: UnitOfWork, esc: Escalation) -> dict[str, Any]:
             }
         timeline.append(entry)
     detail["timeline"] = timeline
+    detail["mails_out"] = [  # the bot's own mails about the record, queued in the same transactions as the events
+        {"queued_at": _iso(m.received_at), "sent_at": _iso(m.sent_at), "to": list(m.to_emails or []),
+         "cc": list(m.cc_emails or []), "subject": m.subject, "key": m.source_ref}
+        for m in sorted(esc.messages, key=lambda m: (m.received_at, m.id or 0)) if m.direction == "out"
+    ]
     return detail
 
 
@@ -94,7 +100,7 @@ def render_detail(detail: dict[str, Any]) -> str:
                      f"{due}{answered}; {s['outcome'] or 'current'}")
     lines.append("  timeline:")
     for e in detail["timeline"]:
-        if e["event"] == "action_done":  # bookkeeping of the clock (in --json); the mails it sent show anyway
+        if e["event"] == "action_done":  # bookkeeping of the clock (in --json); its mails are listed below
             continue
         mail = e.get("mail")
         head = f"    {e['at'][:16]}  {e['event']:<14} {e['actor']}"
@@ -107,6 +113,12 @@ def render_detail(detail: dict[str, Any]) -> str:
             text = mail["new_text"].strip()
             snippet = text[:300] + ("…" if len(text) > 300 else "")
             lines.extend("      | " + line for line in snippet.splitlines())
+    mails = detail.get("mails_out") or []
+    if mails:
+        lines.append("  the bot's mails:")
+    for m in mails:
+        state = f"sent {m['sent_at'][:16]}" if m["sent_at"] else "not sent yet"
+        lines.append(f"    {m['queued_at'][:16]}  {state:<22} to {', '.join(m['to']) or '-'}  {m['subject']}")
     return "\n".join(lines)
 
 
@@ -119,7 +131,7 @@ def explain_mail(uow: UnitOfWork, config: Config, raw: bytes, now: datetime, rec
     reading = read(raw, moment, config)
     mail, facts = reading.mail, reading.facts
     found = match(uow, reading)
-    day = moment.date()
+    day = london_date(moment)
     command = read_command(mail.new_text, day)
     intent = read_response(mail.new_text, day)
     return {

@@ -206,11 +206,12 @@ class Actions:
         level = self._level(stage.level)
         label = level.label if level else f"Level {stage.level}"
         due = stage.due_on
-        overdue_today = due is not None and london_date(now) >= due
+        today = london_date(now)
         if stage.addressee_email:
             cc = [c for c in [esc.iro_email, *self._qa()] if c]
             self._queue(uow, esc, key=action.key, kind="chaser", template="chaser", to=[stage.addressee_email],
-                        cc=cc, now=now, stage=stage, level_label=label, due=due, today=overdue_today,
+                        cc=cc, now=now, stage=stage, level_label=label, due=due, today=due == today,
+                        overdue=due is not None and today > due,
                         manager_name=self._name(stage.addressee_email), concern=self.concern(esc))
         else:
             to = [esc.iro_email] if esc.iro_email else self._qa()

@@ -233,3 +233,73 @@ def test_outbox_lists_what_waits_and_what_was_refused(local: Path) -> None:
     assert out.splitlines()[0] == "refused  acknowledgement tries 0  ESC-0001.ack — no recipient inside council.domains"
     assert out.strip().endswith("1 mail(s) pending/failed/refused")
     assert json.loads(run("outbox", "--status", "sent", "--json")[1]) == []
+
+
+# --- --now: the one clock of a run, before the command or after it ------------------------------------------
+
+
+def _escalation_polled(local: Path) -> None:
+    """One Level 1 escalation (due Tuesday 1 December 2026) read on Tuesday 24 November."""
+    from datetime import UTC, datetime
+
+    from tests.mailfactory import Thread, outlook_escalation
+
+    subject = "Action - Level 1 escalation - Jane Doe - MOSAIC 123456 - response by 01/12/2026"
+    raw = outlook_escalation(Thread(subject), subject=subject, when=datetime(2026, 11, 24, 9, 0, tzinfo=UTC))
+    (local / "a.eml").write_bytes(raw)
+    assert run("drop", "a.eml")[0] == 0
+    code, out, err = run("--now", "2026-11-24T10:00", "poll", "--once")
+    assert code == 0 and "1 mail(s) read" in out, err
+
+
+def test_now_sets_the_digests_week(local: Path) -> None:
+    code, out, err = run("--now", "2027-01-11T08:00", "digest")
+    assert code == 0, err
+    subject = out.splitlines()[0]
+    assert subject.startswith("Subject: IRO escalations digest")
+    assert "week to 10 Jan 2027" in subject  # Monday 11 January: the week Monday 4 to Sunday 10 January
+    assert (local / "var" / "iro-mailbot.db").exists()  # the embedded default wrote under the working directory
+    assert run("digest", "--now", "2027-01-11T08:00") == (code, out, err)  # the same given after the command
+
+
+def test_now_is_the_received_date_of_parse_subject(local: Path) -> None:
+    code, out, err = run("--now", "2026-03-01", "parse-subject", "--json",
+                         "Action - Level 1 escalation - Jane Doe - MOSAIC 123456 - response by 05/04")
+    assert code == 0, err
+    data = json.loads(out)
+    assert data["response_date"] == "2026-04-05"  # a date without a year: its next occurrence from 1 March 2026
+    assert (data["level"], data["children"], data["warnings"]) == (1, ["Jane Doe"], [])
+
+
+def test_now_after_tick_works_like_before_it(local: Path) -> None:
+    _escalation_polled(local)
+    before = run("--now", "2026-11-27T10:00", "tick", "--dry-run")
+    after = run("tick", "--dry-run", "--now", "2026-11-27T10:00")
+    assert before == after
+    code, out, _ = after
+    assert code == 0 and "L1.chase.-2@2026-12-01" in out and out.strip().endswith("1 action(s) would be done")
+    assert run("tick", "--dry-run", "--now", "2026-11-26T10:00")[1].strip() == "0 action(s) would be done"
+    code, out, _ = run("tick", "--now", "2026-11-27T10:00")
+    assert code == 0 and "1 action(s) done" in out
+    timeline = json.loads(run("show", "ESC-0001", "--json")[1])["timeline"]
+    [done] = [e for e in timeline if e["event"] == "action_done"]
+    assert done["at"] == "2026-11-27T10:00:00+00:00"
+    assert done["data"]["key"] == "L1.chase.-2@2026-12-01"
+
+
+@pytest.mark.parametrize("args", [("--now", "next monday", "list"), ("tick", "--now", "2026-13-01"),
+                                  ("--now", "2026-11-31", "parse-subject", "x")])
+def test_a_bad_now_is_one_error_line_and_status_2(local: Path, args: tuple[str, ...]) -> None:
+    code, out, err = run(*args)
+    assert code == 2
+    errors = [line for line in err.splitlines() if "--now" in line]
+    assert len(errors) == 1
+    assert f"{args[args.index('--now') + 1]!r} is not an ISO date or date-time" in errors[0]
+    assert "Traceback" not in out + err
+    assert not (local / "var").exists()  # nothing was opened
+
+
+def test_a_bad_now_prints_nothing_but_that_line(local: Path) -> None:
+    code, _, err = run("--now", "next monday", "list")
+    assert code == 2
+    assert err.strip().count("\n") == 0
