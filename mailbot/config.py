@@ -21,6 +21,7 @@ from datetime import date, time, timedelta
 from pathlib import Path
 from typing import Any
 
+from parsers.authenticity import AuthPolicy
 from rules.calendar import REGIONS, WorkingCalendar
 from rules.directory import EMAIL_RE, Directory, Person
 from rules.errors import PolicyError
@@ -78,6 +79,43 @@ class CalendarSettings:
 
 
 @dataclass(frozen=True)
+class SecuritySettings:
+    """What proves who sent a mail (``parsers.authenticity``). Unproven mail is recorded and never obeyed.
+
+    The defaults prove a council sender only by the evidence Exchange gives through Graph or EWS
+    (``X-MS-Exchange-Organization-AuthAs: Internal``) and an outside sender only by a ``dmarc=pass`` from one of
+    ``trusted_authserv_ids`` (none by default): a council names its gateway's authserv-id to accept more."""
+
+    trusted_authserv_ids: tuple[str, ...] = ()
+    trust_exchange_internal: bool = True
+    external_requires: str = "dmarc"  # or "none": tests and trials only
+    internal_requires: str = "proof"  # or "none": tests and trials only (the From line is believed)
+
+    def policy(self, domains: tuple[str, ...]) -> AuthPolicy:
+        return AuthPolicy(trusted_authserv_ids=frozenset(self.trusted_authserv_ids),
+                          internal_domains=frozenset(domains), external_requires=self.external_requires,
+                          trust_exchange_internal=self.trust_exchange_internal,
+                          internal_requires=self.internal_requires)
+
+    def explain(self) -> str:
+        """One line for ``check-config``: what counts as proof of a sender."""
+        if self.internal_requires == "none":
+            council = "the From line is believed (trials and tests only)"
+        else:
+            ways = [f"a pass from {', '.join(self.trusted_authserv_ids)}"] if self.trusted_authserv_ids else []
+            if self.trust_exchange_internal:
+                ways.append("Exchange's own AuthAs: Internal (Graph, EWS)")
+            council = " or ".join(ways) or "nothing (no sender can be proven: set [security])"
+        if self.external_requires == "none":
+            outside = "believed (trials and tests only)"
+        elif self.trusted_authserv_ids:
+            outside = f"a dmarc=pass from {', '.join(self.trusted_authserv_ids)}"
+        else:
+            outside = "nothing proves them (name trusted_authserv_ids)"
+        return f"council senders proven by {council}; outside senders: {outside}"
+
+
+@dataclass(frozen=True)
 class Config:
     council_name: str
     domains: tuple[str, ...]
@@ -88,6 +126,7 @@ class Config:
     directory: DirectorySettings = DirectorySettings()
     mail_out: MailOutSettings = MailOutSettings()  # noqa: RUF009 - frozen, so a shared default is safe
     service: ServiceSettings = ServiceSettings()
+    security: SecuritySettings = SecuritySettings()
     log_level: str = "INFO"
     source: str = "(embedded default)"
     warnings: tuple[str, ...] = field(default=(), compare=False)
@@ -102,6 +141,21 @@ class Config:
 
 
 # --------------------------------------------------------------------------------------------- sections
+
+
+def _security(root: Table) -> SecuritySettings:
+    t = root.table("security")
+    if t is None:
+        return SecuritySettings()
+    ids = t.texts("trusted_authserv_ids", (), example="mx.council.gov.uk")
+    settings = SecuritySettings(
+        trusted_authserv_ids=tuple(i.lower() for i in ids),
+        trust_exchange_internal=t.boolean("trust_exchange_internal", True),
+        external_requires=t.text("external_requires", "dmarc", example="dmarc", choices=("dmarc", "none")),
+        internal_requires=t.text("internal_requires", "proof", example="proof", choices=("proof", "none")),
+    )
+    t.finish()
+    return settings
 
 
 def _council(root: Table) -> tuple[str, tuple[str, ...]]:
@@ -280,6 +334,7 @@ def parse_config(data: Mapping[str, Any], *, source: str = "config", base: Path 
     mail_out = mail_out_settings(root, base)
     check_transports(mailbox, mail_out, source)
     service = _service(root)
+    security = _security(root)
     log_t = root.table("logging")
     level = "INFO"
     if log_t is not None:
@@ -287,12 +342,16 @@ def parse_config(data: Mapping[str, Any], *, source: str = "config", base: Path 
         log_t.finish()
     root.finish()
     warnings = []
+    if (security.internal_requires != "none" and not security.trusted_authserv_ids
+            and mailbox.transport not in ("graph", "ews")):
+        warnings.append("security: no trusted_authserv_ids, and only Graph or EWS show Exchange's own evidence — no "
+                        "sender can be proven, so no command is obeyed; name your gateway's authserv-id")
     for email in (*directory.qa_managers, *directory.iro_team_managers, *(p.email for p in directory.people)):
         if not any(email.endswith("@" + d) or email.endswith("." + d) for d in domains):
             warnings.append(f"{email} is outside council.domains: the bot will not mail them")
     return Config(council_name=council_name, domains=domains, policy=policy, calendar=calendar, mailbox=mailbox,
-                  store=store, directory=directory, mail_out=mail_out, service=service, log_level=level,
-                  source=source, warnings=tuple(warnings))
+                  store=store, directory=directory, mail_out=mail_out, service=service, security=security,
+                  log_level=level, source=source, warnings=tuple(warnings))
 
 
 def load_config(path: str | Path) -> Config:
@@ -314,7 +373,10 @@ def load_config(path: str | Path) -> Config:
 def embedded_default(base: Path | None = None) -> Config:
     """The configuration used when no file is given: no server needed (Maildir + SQLite under ./var)."""
     return parse_config(
-        {"council": {"name": "Example Council (embedded default)", "domains": ["example.gov.uk"]}},
+        {"council": {"name": "Example Council (embedded default)", "domains": ["example.gov.uk"]},
+         # a trial on a local folder has no mail gateway to vouch for senders: the From line is believed (said so
+         # by check-config); forged-looking mail is still refused
+         "security": {"internal_requires": "none", "external_requires": "none"}},
         source="(embedded default)",
         base=base or Path.cwd(),
     )

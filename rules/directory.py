@@ -56,6 +56,8 @@ ROLE_ABBREVIATIONS: dict[str, str] = {
 #: The two copy roles that come from ``[directory]`` lists rather than from people's roles.
 QA_MANAGER = "QA Manager"
 IRO_TEAM_MANAGER = "IRO Team Manager"
+#: The roles whose people open escalations (the IROs, and the chairs of child-protection conferences).
+IRO_ROLES = ("IRO", "Conference Chair", "Child Protection Chair", "Child Protection Conference Chair")
 
 _DASHES = re.compile(r"\s*[-‐‑‒–—]\s*")
 _APOSTROPHES = re.compile(r"['’‘`]")
@@ -162,6 +164,23 @@ class Directory:
         if not key:
             return ()
         return tuple(p for e, p in self._index.items() if normalise_role(p.role) == key)
+
+    def iros(self) -> tuple[str, ...]:
+        """The emails of the people whose role is one of :data:`IRO_ROLES`, in directory order."""
+        keys = {normalise_role(role) for role in IRO_ROLES}
+        return tuple(e for e, p in self._index.items() if normalise_role(p.role) in keys)
+
+    def line_above(self, email: str | None) -> tuple[str, ...]:
+        """``email`` and the emails of the people above them (``reports_to``), nearest first; ``()`` for nobody.
+        A person the directory does not know stands alone."""
+        key = _email_key(email)
+        if not key:
+            return ()
+        person = self.person(key)
+        if person is None:
+            return (key,)
+        above, _ = self.chain_above(person)
+        return (key, *(_email_key(p.email) for p in above))
 
     def chain_above(self, person: Person) -> tuple[tuple[Person, ...], str | None]:
         """The people above ``person`` following ``reports_to``, nearest first, and why the walk stopped:

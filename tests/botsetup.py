@@ -26,14 +26,21 @@ class Clock:
         self.now += timedelta(**kw)
 
 
+#: Test mail carries no Authentication-Results: the From line is believed (forged-looking mail is still refused).
+#: The tests of who may do what set a real [security] table instead.
+TRIAL_SECURITY: dict[str, Any] = {"internal_requires": "none", "external_requires": "none"}
+TRIAL_SECURITY_TOML = '[security]\ninternal_requires = "none"\nexternal_requires = "none"\n'
+
+
 def example_config(tmp_path: Path, **sections: Any) -> Config:
-    """The example council (mail only to example.test), the bot's mailbox, SQLite in ``tmp_path`` and one QA
-    manager; ``sections`` replace whole top-level tables."""
+    """The example council (mail only to example.test), the bot's mailbox, SQLite in ``tmp_path``, one QA manager
+    and trial security (:data:`TRIAL_SECURITY`); ``sections`` replace whole top-level tables."""
     data: dict[str, Any] = {
         "council": {"name": "Example Council", "domains": [DOMAIN]},
         "mailbox": {"address": BOT, "maildir": "mail"},
         "store": {"url": "sqlite:///bot.db"},
         "directory": {"qa_managers": [QA]},
+        "security": TRIAL_SECURITY,
     }
     data.update(sections)
     return parse_config(data, source="test", base=tmp_path)

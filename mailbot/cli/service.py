@@ -105,6 +105,7 @@ def check_config(ctx: click.Context, file: str, connect: bool) -> None:
              "ews": mb.ews.server if mb.ews else "?"}.get(mb.transport, "?")
     click.echo(f"  mailbox: {mb.address} via {mb.transport} ({where})")
     click.echo(f"  store: {safe_url(cfg.store.url)}; closed records kept {cfg.store.retention_days} days")
+    click.echo(f"  security: {cfg.security.explain()}")
     d = cfg.directory
     click.echo(f"  directory: {len(d.people)} people, {len(d.qa_managers)} QA manager(s)")
     problems = list(cfg.warnings)

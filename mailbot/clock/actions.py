@@ -244,6 +244,26 @@ class Actions:
                     now=now, stage=stage, manager_name=self._name(stage.addressee_email if stage else None),
                     until=action.due_on, command=command)
 
+    def refusal_notice(self, uow: UnitOfWork, esc: Escalation, msg: Message, *, what: str, reason: str,
+                       example: str, now: datetime) -> None:
+        """Tell the IRO (QA managers copied), once per mail, that a mail asked for something the bot did not do."""
+        to = [esc.iro_email] if esc.iro_email else self._qa()
+        self._queue(uow, esc, key=f"refused.{msg.identity}", kind="refused", template="refused", to=to, cc=self._qa(),
+                    now=now, what=what, reason=reason, example=example, sender=msg.from_email,
+                    mail_subject=msg.subject, received=london_date(msg.received_at))
+
+    def reply_not_counted(self, uow: UnitOfWork, esc: Escalation, msg: Message, *, reason: str,
+                          now: datetime) -> None:
+        """Tell the IRO, once per mail, that a reply that looks like an answer does not stop the level's clock."""
+        if not esc.iro_email:
+            return
+        stage = esc.current_stage
+        level = self._level(stage.level) if stage is not None else None
+        self._queue(uow, esc, key=f"not_counted.{msg.identity}", kind="not_counted", template="not_counted",
+                    to=[esc.iro_email], cc=[], now=now, reason=reason, sender=msg.from_name or msg.from_email,
+                    level_label=level.label if level else "current level",
+                    due=stage.due_on if stage is not None else None)
+
     def acknowledge(self, uow: UnitOfWork, esc: Escalation, now: datetime, inferred: list[str]) -> None:
         """Tell the IRO what the bot had to work out itself (only then: a normal escalation gets no reply)."""
         if not esc.iro_email or not inferred:

@@ -14,7 +14,7 @@ from mailbot.config import Config
 from parsers.commands import Command, read_command, read_response
 from parsers.subject import SubjectFacts
 from parsers.themes import read_themes
-from rules.authority import Act, Parties, Ruling, Standing, ruling, standing_of
+from rules.authority import COMMANDS, Act, Parties, Ruling, Standing, ruling, standing_of
 from rules.calendar import WorkingCalendar, london_date
 from rules.policy import Level
 from store.models import Escalation, Message
@@ -30,28 +30,47 @@ class Applier:
         self.config = config
         self.calendar = calendar
         self.actions = actions
+        self.directory = config.directory.directory()
 
     # -- who the sender is --------------------------------------------------------------------------------
 
     def parties(self, esc: Escalation | None) -> Parties:
-        """The people of ``esc`` (None: a mail that belongs to no record yet) for :mod:`rules.authority`."""
-        directory = self.config.directory
+        """The people of ``esc`` (None: a mail that belongs to no record yet) for :mod:`rules.authority`: the
+        current level's addressee and their line above answer for it (the directory's ``reports_to``)."""
+        directory = self.directory
         base = {"inside": self.config.allows_address, "bot": self.config.mailbox.address,
                 "qa_managers": frozenset(directory.qa_managers),
-                "iro_team_managers": frozenset(directory.iro_team_managers)}
+                "iro_team_managers": frozenset(directory.iro_team_managers), "iros": frozenset(directory.iros())}
         if esc is None:
             return Parties(**base)
         stage = esc.current_stage
         current = stage.addressee_email if stage is not None else None
+        responders = frozenset(directory.line_above(current))
         earlier = frozenset(s.addressee_email for s in esc.stages
-                            if s is not stage and s.addressee_email and s.addressee_email != current)
-        return Parties(**base, iro=esc.iro_email, current_manager=current, earlier_managers=earlier)
+                            if s is not stage and s.addressee_email and s.addressee_email not in responders)
+        return Parties(**base, iro=esc.iro_email, responders=responders, earlier_managers=earlier)
 
     def standing(self, reading: Reading, esc: Escalation | None) -> Standing:
-        return standing_of(reading.sender, self.parties(esc))
+        return standing_of(reading.sender, self.parties(esc), proven=reading.proven)
 
     def may(self, reading: Reading, esc: Escalation | None, act: Act) -> Ruling:
-        return ruling(self.standing(reading, esc), act)
+        parties = self.parties(esc)
+        return ruling(standing_of(reading.sender, parties, proven=reading.proven), act,
+                      iros_listed=bool(parties.iros))
+
+    def refuse(self, uow: UnitOfWork, esc: Escalation, msg: Message, reading: Reading, act: Act,
+               verdict: Ruling) -> None:
+        """A command or a level change the sender may not give: recorded as refused (the mail needs a person's
+        attention) and reported to the IRO and QA managers, once per mail."""
+        msg.state, msg.attention_reason = "attention", f"not obeyed: {verdict.reason}"
+        kind = "command_refused" if act in COMMANDS else f"{act}_refused"
+        data = {"act": str(act), "standing": str(self.standing(reading, esc)), "reason": verdict.reason}
+        if act in COMMANDS:
+            data["command"] = str(act)
+        uow.events.append(kind, escalation=esc, message=msg, actor=reading.sender or "unknown", data=data)
+        what, example = _WHAT.get(act, (f"do {act}", "Note: …"))
+        self.actions.refusal_notice(uow, esc, msg, what=what, reason=verdict.reason, example=example,
+                                    now=reading.received)
 
     # -- opening and moving up ----------------------------------------------------------------------------
 
@@ -149,8 +168,9 @@ class Applier:
 
     # -- replies ---------------------------------------------------------------------------------------------
 
-    def reply(self, uow: UnitOfWork, esc: Escalation, msg: Message, reading: Reading) -> None:
-        """A human reply in a record's thread: a command, the manager being named, a response, or words."""
+    def reply(self, uow: UnitOfWork, esc: Escalation, msg: Message, reading: Reading) -> str:
+        """A human reply in a record's thread: a command, the manager being named, a response, or words.
+        Returns ``"refused"`` when it asked for something its sender may not do, else ``"threaded"``."""
         sender = reading.sender
         actor = sender or "unknown"
         standing = self.standing(reading, esc)
@@ -160,24 +180,30 @@ class Applier:
             self._tag_themes(uow, esc, msg, reading)
         command = read_command(text, day)
         if command is not None:
-            verdict = ruling(standing, Act(command.action))
+            act = Act(command.action)
+            verdict = ruling(standing, act)
             if verdict:
                 self._obey(uow, esc, msg, command, reading)
-                return
+                return "threaded"
             if verdict.refused:
-                uow.events.append("command_refused", escalation=esc, message=msg, actor=actor,
-                                  data={"command": command.action, "reason": verdict.reason})
-                return
+                self.refuse(uow, esc, msg, reading, act, verdict)
+                return "refused"
         if ruling(standing, Act.NAME_MANAGER) and self._set_addressee(uow, esc, msg, reading):
-            return
-        if not ruling(standing, Act.RESPOND):
+            return "threaded"
+        respond = ruling(standing, Act.RESPOND)
+        if not respond:
             if standing is Standing.EARLIER_MANAGER:  # heard, but not the current level's response
                 uow.events.append("message", escalation=esc, message=msg, actor=actor,
                                   data={"level": esc.current_level, "from_earlier_level": True})
                 esc.updated_at = reading.received
-            else:  # the IRO's or a QA manager's words without a command: part of the record
+            elif standing in (Standing.OWNING_IRO, Standing.QA_MANAGER):  # the IRO's side of the record
                 uow.events.append("message", escalation=esc, message=msg, actor=actor)
-            return
+            else:  # someone else's reply: on the record; the IRO hears of it when it looks like an answer
+                uow.events.append("message", escalation=esc, message=msg, actor=actor, data={
+                    "level": esc.current_level, "not_the_response": respond.reason, "standing": str(standing)})
+                if esc.status == "open" and _looks_like_an_answer(text):
+                    self.actions.reply_not_counted(uow, esc, msg, reason=respond.reason, now=reading.received)
+            return "threaded"
         intent = read_response(text, day)
         stage = esc.current_stage
         # A request for more time is not yet the response: the clock runs until the IRO agrees a new date.
@@ -194,6 +220,7 @@ class Applier:
                 data["requested_working_days"] = intent.requested_working_days
         uow.events.append("response", escalation=esc, message=msg, actor=actor, data=data)
         esc.updated_at = reading.received
+        return "threaded"
 
     def _tag_themes(self, uow: UnitOfWork, esc: Escalation, msg: Message, reading: Reading) -> None:
         """``Theme: …`` lines add to the record's themes (the digest counts them)."""
@@ -282,6 +309,24 @@ class Applier:
             if event.kind == "response" and event.data and event.data.get("requested_until"):
                 return date.fromisoformat(str(event.data["requested_until"]))
         return None
+
+
+#: What each refused act asked for, in words for the IRO's notice, and the line that does it.
+_WHAT: dict[Act, tuple[str, str]] = {
+    Act.RESOLVE: ("close the escalation as resolved", "Resolved - what was agreed"),
+    Act.WITHDRAW: ("withdraw the escalation", "Withdraw"),
+    Act.REFER: ("close the escalation as referred to Cafcass", "Cafcass referral"),
+    Act.ESCALATE: ("escalate to another level", "Escalate"),
+    Act.EXTEND: ("give the manager more time", "Extend to DD/MM/YYYY"),
+    Act.NOTE: ("add a note to the record", "Note: …"),
+    Act.MOVE: ("move the escalation to another level", "Escalate to level N"),
+}
+
+
+def _looks_like_an_answer(text: str) -> bool:
+    """A reply with some words of its own (not a bare "thanks" or an empty forward)."""
+    words = (text or "").split()
+    return len(words) >= 4
 
 
 __all__ = ["Applier"]

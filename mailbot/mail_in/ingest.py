@@ -32,14 +32,14 @@ log = logging.getLogger(__name__)
 class IngestResult:
     identity: str
     kind: str  # human | auto_reply | bounce | unreadable
-    outcome: str  # "duplicate" | "own" | "opened" | "threaded" | "escalated" | "unmatched" | "attention"
+    outcome: str  # duplicate | own | opened | threaded | escalated | refused | unmatched | attention
     reference: str | None = None
     how: str = ""
     reason: str = ""
 
     @property
     def needs_attention(self) -> bool:
-        return self.outcome in ("attention", "unmatched")
+        return self.outcome in ("attention", "unmatched", "refused")
 
 
 class Ingestor:
@@ -125,9 +125,11 @@ class Ingestor:
         if found.how == "new":
             opening = applier.may(reading, None, Act.OPEN)
             if not opening:
-                self._record(uow, reading, raw, None, source_key, source_ref, state="attention",
-                             reason=f"not opened: {opening.reason}")
-                return IngestResult(identity, "human", "unmatched", reason="not allowed to open")
+                msg = self._record(uow, reading, raw, None, source_key, source_ref, state="attention",
+                                   reason=f"not opened: {opening.reason}")
+                uow.events.append("open_refused", message=msg, actor=reading.sender or "unknown",
+                                  data={"reason": opening.reason, "standing": str(applier.standing(reading, None))})
+                return IngestResult(identity, "human", "refused", reason=f"not opened: {opening.reason}")
             esc = applier.open(uow, reading)
             msg = self._record(uow, reading, raw, esc, source_key, source_ref, state="matched")
             applier.announce_opened(uow, esc, msg, reading)
@@ -137,11 +139,15 @@ class Ingestor:
                          reason="no escalation matches this mail and its subject does not open one")
             return IngestResult(identity, "human", "unmatched", reason="no match")
         msg = self._record(uow, reading, raw, esc, source_key, source_ref, state="matched")
-        if found.how == "escalates" and applier.may(reading, esc, Act.MOVE):
-            applier.move(uow, esc, msg, reading)
-            return IngestResult(identity, "human", "escalated", esc.reference, found.how)
-        applier.reply(uow, esc, msg, reading)
-        return IngestResult(identity, "human", "threaded", esc.reference, found.how)
+        if found.how == "escalates":
+            moving = applier.may(reading, esc, Act.MOVE)
+            if moving:
+                applier.move(uow, esc, msg, reading)
+                return IngestResult(identity, "human", "escalated", esc.reference, found.how)
+            applier.refuse(uow, esc, msg, reading, Act.MOVE, moving)
+            return IngestResult(identity, "human", "refused", esc.reference, found.how, f"not obeyed: {moving.reason}")
+        outcome = applier.reply(uow, esc, msg, reading)
+        return IngestResult(identity, "human", outcome, esc.reference, found.how, msg.attention_reason or "")
 
     # -- recording ------------------------------------------------------------------------------------
 

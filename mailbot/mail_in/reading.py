@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from mailbot.config import Config
+from parsers.authenticity import assess
 from parsers.machine import MachineVerdict, classify
 from parsers.mail import ParsedMail
 from parsers.message import parse_message
@@ -25,6 +26,8 @@ class Reading:
     verdict: MachineVerdict
     facts: SubjectFacts
     received: datetime
+    proven: bool = True  # the mail proves its sender (parsers.authenticity, with the council's [security])
+    proof: tuple[str, ...] = ()  # why it does, or why not, in plain words
 
     @property
     def kind(self) -> str:
@@ -47,7 +50,9 @@ def read(raw: bytes, received: datetime, config: Config) -> Reading:
     day = london_date(mail.date or received) if mail.date else london_date(received)
     verdict = classify(mail, day)
     facts = parse_subject(mail.subject, day, config.calendar.calendar().add_working_days)
-    return Reading(mail=mail, verdict=verdict, facts=facts, received=received)
+    authenticity = assess(mail, config.security.policy(config.domains))
+    return Reading(mail=mail, verdict=verdict, facts=facts, received=received, proven=authenticity.authenticated,
+                   proof=authenticity.reasons)
 
 
 __all__ = ["Reading", "read"]

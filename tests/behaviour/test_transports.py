@@ -43,7 +43,7 @@ from mailbot.transports.smtp import SmtpSender
 from mailbot.transports.source import MailSource
 from store.models import Message
 from store.uow import Store
-from tests.botsetup import Clock
+from tests.botsetup import TRIAL_SECURITY, Clock
 from tests.fakes.exchange import FakeExchange, account, record_sleeps, serve
 from tests.fakes.graph import FakeGraph
 from tests.mailbot.transports import graph_payloads as gp
@@ -257,6 +257,7 @@ def config(tmp_path: Path) -> Config:
     return parse_config(
         {
             "council": {"name": "Example Council", "domains": ["example.test"]},
+            "security": TRIAL_SECURITY,
             "mailbox": {"address": BOT, "maildir": "unused-in"},
             "mail_out": {"maildir": "unused-out"},
             "store": {"url": "sqlite:///bot.db"},

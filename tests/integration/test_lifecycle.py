@@ -25,7 +25,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.servers import DEFAULT_PASSWORD, DovecotServer, SmtpServer
+from tests.servers import DEFAULT_PASSWORD, GATEWAY_ID, DovecotServer, SmtpServer
 
 pytestmark = pytest.mark.integration
 
@@ -93,6 +93,10 @@ security = "none"
 
 [store]
 url = "sqlite:///{tmp_path / 'bot.db'}"
+
+[security]
+# the test SMTP server stamps Authentication-Results as the council's gateway would (tests/servers.py)
+trusted_authserv_ids = ["{GATEWAY_ID}"]
 
 [directory]
 qa_managers = ["{cast.qa}"]

@@ -22,6 +22,7 @@ from typing import Any
 import pytest
 
 from store.uow import Store
+from tests.botsetup import TRIAL_SECURITY_TOML
 from tests.mailfactory import (
     BOT,
     IRO,
@@ -73,7 +74,19 @@ url = "sqlite:///{tmp_path / 'bot.db'}"
 
 [directory]
 qa_managers = ["{QA}"]
-""")
+
+[[directory.people]]
+email = "{TM}"
+name = "Tom Manager"
+role = "Team Manager"
+reports_to = "{SM}"
+
+[[directory.people]]
+email = "{SM}"
+name = "Sara Service"
+role = "Service Manager"
+
+{TRIAL_SECURITY_TOML}""")
     return path
 
 

@@ -31,7 +31,7 @@ from mailbot.transports.sender import Refused
 from store import migrate
 from store.models import Escalation, Event, Message, OutboxMail, Stage
 from store.uow import Store
-from tests.botsetup import Clock
+from tests.botsetup import TRIAL_SECURITY, Clock
 from tests.mailfactory import BOT, IRO, QA, SM, TM, Thread, exchange_out_of_office, outlook_escalation, postfix_bounce
 
 pytestmark = pytest.mark.integration
@@ -55,6 +55,7 @@ def make_config(tmp_path: Path, url: str) -> Config:
     return parse_config(
         {
             "council": {"name": "Example Council", "domains": ["example.test"]},
+            "security": TRIAL_SECURITY,
             "mailbox": {"address": BOT, "maildir": "mail"},
             "store": {"url": url},
             "directory": {"qa_managers": [QA], "people": people},

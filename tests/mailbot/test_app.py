@@ -8,7 +8,7 @@ from pathlib import Path
 
 from mailbot.app import App
 from mailbot.config import Config, parse_config
-from tests.botsetup import Clock
+from tests.botsetup import TRIAL_SECURITY, Clock
 from tests.mailfactory import BOT, IRO, QA, SM, TM, Thread, outlook_escalation
 
 SUBJECT = "Action - Level 1 escalation - Jane Doe - MOSAIC 123456 - response by 01/12/2026"
@@ -19,6 +19,7 @@ def make_config(tmp_path: Path, **mail_out: object) -> Config:
     return parse_config(
         {
             "council": {"name": "Example Council", "domains": ["example.test"]},
+            "security": TRIAL_SECURITY,
             "mailbox": {"address": BOT, "maildir": "in"},
             "mail_out": {"maildir": "sent", **mail_out},
             "store": {"url": "sqlite:///bot.db"},
@@ -119,6 +120,7 @@ def test_exchange_online_imap_and_smtp_take_xoauth2_tokens_from_the_app_registra
 
     config = parse_config({
         "council": {"name": "Example Council", "domains": ["example.test"]},
+        "security": TRIAL_SECURITY,
         "mailbox": {"transport": "imap", "address": BOT,
                     "imap": {"host": "outlook.office365.com", "username": BOT, "auth": "xoauth2"},
                     "graph": {"tenant_id": "t", "client_id": "c", "client_secret_env": "UNSET_FOR_THIS_TEST"}},

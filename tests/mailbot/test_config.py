@@ -12,7 +12,8 @@ from mailbot.config import embedded_default, load_config, parse_config
 from mailbot.errors import ConfigError
 
 ROOT = Path(__file__).resolve().parents[2]
-MINIMAL = {"council": {"name": "Hull City Council", "domains": ["hullcc.gov.uk"]}}
+MINIMAL = {"council": {"name": "Hull City Council", "domains": ["hullcc.gov.uk"]},
+           "security": {"trusted_authserv_ids": ["mx.hullcc.gov.uk"]}}
 
 
 def _with(**sections: object) -> dict:

@@ -15,6 +15,11 @@ from mailbot.cli import cli
 ROOT = Path(__file__).resolve().parents[3]
 
 
+#: The embedded default's council writes from example.gov.uk: mail from anywhere else cannot open a record.
+EMBEDDED = {"sender": "jane.iro@example.gov.uk", "to": "tom.manager@example.gov.uk",
+            "cc": ("iro-escalations@example.gov.uk",)}
+
+
 def run(*args: str, env: dict[str, str] | None = None) -> tuple[int, str, str]:
     result = CliRunner().invoke(cli, list(args), env={"MAILBOT_CONFIG": "", **(env or {})})
     assert not isinstance(result.exception, Exception) or isinstance(result.exception, SystemExit), result.exception
@@ -190,15 +195,14 @@ def test_drop_poll_list_show_on_the_embedded_default(local: Path) -> None:
     subject = "Action - Level 1 escalation - Jane Doe - MOSAIC 123456 - response by 01/12/2026"
     thread = Thread(subject)
     when = datetime(2026, 11, 24, 9, 0, tzinfo=UTC)
-    (local / "a.eml").write_bytes(outlook_escalation(thread, subject=subject, when=when))
-    (local / "b.eml").write_bytes(outlook_reply(thread, sender="tom.manager@example.test",
-                                                to=["jane.iro@example.test"], cc=[], text="On it.", when=when))
+    (local / "a.eml").write_bytes(outlook_escalation(thread, subject=subject, when=when, **EMBEDDED))
+    (local / "b.eml").write_bytes(outlook_reply(thread, sender=EMBEDDED["to"], to=[EMBEDDED["sender"]], cc=[],
+                                                text="On it.", when=when))
     code, out, err = run("drop", "a.eml", "b.eml")
     assert code == 0, err
     code, out, err = run("--now", "2026-11-24T10:00", "poll", "--once")  # received then, whatever today is
     assert code == 0, err
     assert "2 mail(s) read" in out
-    # the embedded default's domain is not example.test, but reading mail is never refused for that
     [row] = json.loads(run("list", "--json")[1])
     assert (row["reference"], row["level"], row["case_numbers"]) == ("ESC-0001", 1, ["123456"])
     code, out, _ = run("show", "ESC-0001")
@@ -222,17 +226,23 @@ def test_outbox_lists_what_waits_and_what_was_refused(local: Path) -> None:
     from tests.mailfactory import Thread, outlook_escalation
 
     subject = "Action - Level 1 escalation - Jane Doe - MOSAIC 123456"  # no date, no manager: acknowledged
-    raw = outlook_escalation(Thread(subject), subject=subject, to="iro-escalations@example.gov.uk",
-                             when=datetime(2026, 11, 24, 9, 0, tzinfo=UTC))
+    # the manager is outside the embedded default's domain: the bot's reminder to them is refused, never sent
+    raw = outlook_escalation(Thread(subject), subject=subject, when=datetime(2026, 11, 24, 9, 0, tzinfo=UTC),
+                             **{**EMBEDDED, "to": "tom.manager@partner.example"})
     (local / "a.eml").write_bytes(raw)
     run("drop", "a.eml")
     run("--now", "2026-11-24T10:00", "poll", "--once")
     code, out, _ = run("outbox")
-    # the IRO (jane.iro@example.test) is outside the embedded default's domain: the acknowledgement is refused
     assert code == 0
-    assert out.splitlines()[0] == "refused  acknowledgement tries 0  ESC-0001.ack — no recipient inside council.domains"
-    assert out.strip().endswith("1 mail(s) pending/failed/refused")
-    assert json.loads(run("outbox", "--status", "sent", "--json")[1]) == []
+    assert out.splitlines() == ["pending  acknowledgement tries 0  ESC-0001.ack", "1 mail(s) pending/failed/refused"]
+    run("--now", "2026-11-27T10:00", "tick", "--dry-run")  # changes nothing
+    assert run("outbox")[1] == out
+    run("--now", "2026-11-27T10:00", "tick")  # two working days before the due date: the reminder
+    code, out, _ = run("outbox")
+    assert "refused  chaser         tries 0  ESC-0001.L1.chase.-2@2026-12-01 — no recipient inside council.domains" \
+        in out.splitlines()
+    assert out.strip().endswith("mail(s) pending/failed/refused")
+    assert [r["key"] for r in json.loads(run("outbox", "--status", "sent", "--json")[1])] == ["ESC-0001.ack"]
 
 
 # --- --now: the one clock of a run, before the command or after it ------------------------------------------
@@ -245,7 +255,8 @@ def _escalation_polled(local: Path) -> None:
     from tests.mailfactory import Thread, outlook_escalation
 
     subject = "Action - Level 1 escalation - Jane Doe - MOSAIC 123456 - response by 01/12/2026"
-    raw = outlook_escalation(Thread(subject), subject=subject, when=datetime(2026, 11, 24, 9, 0, tzinfo=UTC))
+    raw = outlook_escalation(Thread(subject), subject=subject, when=datetime(2026, 11, 24, 9, 0, tzinfo=UTC),
+                             **EMBEDDED)
     (local / "a.eml").write_bytes(raw)
     assert run("drop", "a.eml")[0] == 0
     code, out, err = run("--now", "2026-11-24T10:00", "poll", "--once")

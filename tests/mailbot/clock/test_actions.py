@@ -19,7 +19,7 @@ from rules.decide import Action, ActionKind, chase_key
 from rules.policy import Level
 from store.models import Escalation
 from store.uow import Store
-from tests.botsetup import Clock, migrated_store
+from tests.botsetup import TRIAL_SECURITY, Clock, migrated_store
 from tests.mailfactory import BOT, IRO, QA, SM, TM, Thread, outlook_escalation, outlook_reply
 
 SUBJECT = "Action - Level 1 escalation - Jane Doe - MOSAIC 123456 - response by 01/12/2026"
@@ -46,6 +46,7 @@ def make_config(tmp_path: Path, **directory: Any) -> Config:
     return parse_config(
         {
             "council": {"name": "Example Council", "domains": ["example.test"]},
+            "security": TRIAL_SECURITY,
             "mailbox": {"address": BOT, "maildir": "mail"},
             "store": {"url": "sqlite:///bot.db"},
             "directory": {"qa_managers": [QA], "people": people(), **directory},
@@ -225,6 +226,7 @@ def test_a_directory_gap_asks_the_iro_and_qa_instead_of_guessing(tmp_path: Path,
     config = parse_config(
         {
             "council": {"name": "Example Council", "domains": ["example.test"]},
+            "security": TRIAL_SECURITY,
             "mailbox": {"address": BOT},
             "store": {"url": "sqlite:///bot.db"},
             "directory": {"qa_managers": [QA], "people": [

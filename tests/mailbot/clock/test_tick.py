@@ -12,7 +12,7 @@ from mailbot.clock.tick import Ticker, record_state
 from mailbot.config import Config, parse_config
 from mailbot.mail_in.ingest import Ingestor
 from store.uow import Store
-from tests.botsetup import Clock
+from tests.botsetup import TRIAL_SECURITY, Clock
 from tests.mailfactory import BOT, IRO, QA, SM, TM, Thread, exchange_out_of_office, outlook_escalation, outlook_reply
 
 SUBJECT = "Action - Level 1 escalation - Jane Doe - MOSAIC 123456 - response by 01/12/2026"
@@ -37,6 +37,7 @@ def make_config(tmp_path: Path, **directory: Any) -> Config:
     return parse_config(
         {
             "council": {"name": "Example Council", "domains": ["example.test"]},
+            "security": TRIAL_SECURITY,
             "mailbox": {"address": BOT, "maildir": "mail"},
             "store": {"url": "sqlite:///bot.db"},
             "directory": {"qa_managers": [QA], "people": people(), **directory},

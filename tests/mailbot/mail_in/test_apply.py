@@ -12,7 +12,7 @@ import pytest
 from mailbot.config import Config, parse_config
 from mailbot.mail_in.ingest import Ingestor
 from store.uow import Store
-from tests.botsetup import Clock
+from tests.botsetup import TRIAL_SECURITY, Clock
 from tests.mailfactory import BOT, IRO, QA, SM, TM, Thread, outlook_escalation, outlook_reply, plain_reply
 
 SUBJECT = "Action - Level 1 escalation - Jane Doe - MOSAIC 123456 - response by 01/12/2026"
@@ -35,6 +35,7 @@ def config(tmp_path: Path) -> Config:
     return parse_config(
         {
             "council": {"name": "Example Council", "domains": ["example.test"]},
+            "security": TRIAL_SECURITY,
             "mailbox": {"address": BOT, "maildir": "mail"},
             "store": {"url": "sqlite:///bot.db"},
             "directory": {"qa_managers": [QA], "people": people()},
@@ -154,13 +155,16 @@ def test_a_command_from_outside_the_councils_domains_is_refused(bot: Ingestor, s
     clock.now = MOVED
     outsider = "someone@gmail.com"
     result = bot.ingest(plain_reply(thread, sender=outsider, to=[IRO], cc=[BOT], text="Escalate", when=MOVED))
-    assert (result.outcome, result.reference) == ("threaded", ref)
+    assert (result.outcome, result.reference) == ("refused", ref)
     [(actor, data, _)] = events(store, ref, "command_refused")
-    assert (actor, data) == (outsider, {"command": "escalate", "reason": "sender outside the council's domains"})
+    assert (actor, data) == (outsider, {"command": "escalate", "act": "escalate", "standing": "outsider",
+                                        "reason": "sender outside the council's domains"})
     with store.unit_of_work() as uow:
         esc = uow.escalations.get(ref)
         assert (esc.status, esc.current_level, esc.current_stage.outcome) == ("open", 1, None)
         assert uow.events.for_escalation(esc)[-1].kind == "command_refused"
     assert events(store, ref, "escalated") == []
-    assert outbox(store, ref) == []
+    # the IRO hears of it once, QA managers copied; nothing goes to the outsider
+    assert outbox(store, ref) == [("refused", [IRO], [QA],
+                                   "[ESC-0001] Not obeyed: a mail about Jane Doe - MOSAIC 123456")]
     assert escalate_calls == []

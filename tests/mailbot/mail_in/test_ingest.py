@@ -7,10 +7,11 @@ from pathlib import Path
 
 import pytest
 
+from mailbot.config import Config
 from mailbot.mail_in.ingest import Ingestor
 from mailbot.transports.maildir import MaildirSource
 from store.uow import Store
-from tests.botsetup import Clock
+from tests.botsetup import Clock, example_config
 from tests.mailfactory import (
     BOT,
     IRO,
@@ -33,6 +34,14 @@ def _timeline(store: Store, ref: str) -> list[tuple[str, str | None]]:
     with store.unit_of_work() as uow:
         esc = uow.escalations.get(ref)
         return [(e.kind, e.message.kind if e.message else None) for e in uow.events.for_escalation(esc)]
+
+
+@pytest.fixture()
+def config(tmp_path: Path) -> Config:
+    """The example council, with Tom's line: Tom (Team Manager) reports to Sara (Service Manager)."""
+    return example_config(tmp_path, directory={"qa_managers": [QA], "people": [
+        {"email": TM, "name": "Tom Manager", "role": "Team Manager", "reports_to": SM},
+        {"email": SM, "name": "Sara Service", "role": "Service Manager"}]})
 
 
 def _open(bot: Ingestor, thread: Thread, subject: str = SUBJECT) -> str:

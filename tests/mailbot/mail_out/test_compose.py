@@ -17,6 +17,7 @@ from store.uow import Store
 from tests.botsetup import example_config
 
 MAILS = ("escalation", "directory_gap", "referral", "chaser", "chase_nobody", "ask_iro", "budget", "extension",
+         "refused", "not_counted",
          "acknowledgement")
 PARTS = ("subject", "txt", "html")
 MONDAY = datetime(2026, 11, 30, 8, 0, tzinfo=UTC)  # the digest of the week to Sunday 29 November

@@ -28,7 +28,7 @@ from mailbot.mail_out.digest import (
 from rules.digest import RecordSnapshot, StageSnapshot, compute_digest, period_ending
 from store.repositories import OutboxRepository
 from store.uow import Store
-from tests.botsetup import Clock
+from tests.botsetup import TRIAL_SECURITY, Clock
 from tests.mailfactory import BOT, IRO, QA, TM, Thread, outlook_escalation, outlook_reply, plain_reply
 
 LONDON = ZoneInfo("Europe/London")
@@ -39,6 +39,7 @@ NOW = datetime(2026, 12, 7, 8, 0, tzinfo=LONDON)  # Monday: the digest of the we
 def _config(tmp_path: Path, **extra: object) -> Config:
     data: dict[str, object] = {
         "council": {"name": "Example Council", "domains": ["example.test"]},
+        "security": TRIAL_SECURITY,
         "mailbox": {"address": BOT, "maildir": "mail"},
         "store": {"url": "sqlite:///bot.db"},
         "directory": {"qa_managers": [QA]},
