@@ -20,6 +20,7 @@ from pathlib import Path
 from sqlalchemy.engine import make_url
 
 from store import migrate
+from store.errors import describe, is_transient
 from store.models import OutboxMail
 from store.retention import PurgeReport, purge
 from store.uow import Store
@@ -27,7 +28,8 @@ from store.uow import Store
 from .clock.scheduler import Scheduler, guarded
 from .clock.tick import Ticker, TickItem
 from .config import Config
-from .mail_in.ingest import Ingestor, IngestResult
+from .errors import MailbotError
+from .mail_in.ingest import POLL_BATCH, Ingestor, IngestResult
 from .mail_in.watch import Watcher
 from .mail_out.delivery import Deliverer, DeliveryReport
 from .mail_out.digest import queue_digest
@@ -54,11 +56,31 @@ def fixed_clock(moment: datetime) -> Clock:
 
 
 def open_store(config: Config, *, upgrade: bool = True, clock: Clock = system_clock) -> Store:
-    """The configured store, its schema brought up to date (Alembic) unless ``upgrade`` is False."""
-    store = Store(config.store.url, clock=clock)
-    if upgrade:
-        store.upgrade()
+    """The configured store, its schema brought up to date (Alembic) unless ``upgrade`` is False. A database that
+    cannot be opened or written (a missing folder, a read-only file, no server) is one clear
+    :class:`~mailbot.errors.MailbotError` line, never a traceback."""
+    try:
+        store = Store(config.store.url, clock=clock)
+        if upgrade:
+            store.upgrade()
+    except MailbotError:
+        raise
+    except Exception as exc:
+        if isinstance(exc, OSError) or is_transient(exc):
+            raise MailbotError(f"store.url: cannot open the database {safe_url(config.store.url)} ({describe(exc)}) — "
+                               "check that it exists, that its folder is writable by this user, and that the "
+                               "database server is up") from None
+        raise
     return store
+
+
+def safe_url(url: str) -> str:
+    """A database URL with any password hidden."""
+    head, sep, rest = url.partition("://")
+    if sep and "@" in rest:
+        cred, _, host = rest.rpartition("@")
+        return f"{head}://{cred.split(':', 1)[0]}:***@{host}"
+    return url
 
 
 def check_store(config: Config) -> list[Check]:
@@ -146,7 +168,7 @@ class App:
     def watcher(self) -> Watcher:
         if self._watcher is None:
             self._watcher = Watcher(self.poll_once, lambda: guarded("send", self.send_pending), lambda: self.source,
-                                    self.config.mailbox.poll_seconds)
+                                    self.config.mailbox.poll_seconds, batch=POLL_BATCH)
         return self._watcher
 
     # -- the jobs ---------------------------------------------------------------------------------------------
@@ -201,6 +223,7 @@ class App:
 
     def run_forever(self, *, install_signals: bool = True) -> None:
         """Catch up, start the scheduler, then read mail as it comes until SIGTERM/SIGINT or :meth:`stop`."""
+        self.store  # noqa: B018 - a store that cannot be opened is one clear line before anything starts
         log.info("service started transport=%s tick_minutes=%d", self.config.mailbox.transport,
                  self.config.service.tick_minutes)
         self.scheduler.catch_up()
@@ -223,4 +246,4 @@ class App:
             self._store.dispose()  # closes pooled connections; the store opens new ones if used again
 
 
-__all__ = ["App", "Clock", "check_store", "fixed_clock", "open_store", "system_clock"]
+__all__ = ["App", "Clock", "check_store", "fixed_clock", "open_store", "safe_url", "system_clock"]

@@ -13,3 +13,25 @@ class AppendOnlyError(StoreError):
 
 class NaiveDateTimeError(StoreError, ValueError):
     """A datetime without a timezone was about to be stored; the store keeps aware UTC times only."""
+
+
+class StoreUnavailable(StoreError):
+    """The database cannot be used just now (locked, disk full, connection lost, read-only). Nothing was written:
+    the caller leaves its work undone and tries again later."""
+
+
+def is_transient(exc: BaseException) -> bool:
+    """Whether ``exc`` is the database being unavailable rather than a fault in what was asked of it: SQLite's
+    "database is locked", "disk I/O error", "database or disk is full", a read-only file; a lost PostgreSQL
+    connection. Such work is retried, never filed as a failure."""
+    from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+
+    if isinstance(exc, OperationalError | InterfaceError):
+        return True
+    return isinstance(exc, DBAPIError) and bool(exc.connection_invalidated)
+
+
+def describe(exc: BaseException) -> str:
+    """The database's own words for ``exc`` on one line, without the SQL or its parameters (they may hold mail)."""
+    original = getattr(exc, "orig", None) or exc
+    return " ".join(f"{type(original).__name__}: {original}".split())[:200]

@@ -12,7 +12,7 @@ from typing import Any, NoReturn, TypeVar
 
 import click
 
-from mailbot.app import App, fixed_clock, system_clock
+from mailbot.app import App, fixed_clock, safe_url, system_clock
 from mailbot.config import Config, embedded_default, load_config
 from mailbot.errors import MailbotError
 from rules.calendar import LONDON
@@ -103,16 +103,6 @@ def app_of(ctx: click.Context) -> App:
 def today(ctx: click.Context) -> date:
     """Today in London, by the run's clock."""
     return app_of(ctx).clock().astimezone(LONDON).date()
-
-
-def safe_url(url: str) -> str:
-    """A database URL with any password hidden."""
-    head, sep, rest = url.partition("://")
-    if sep and "@" in rest:
-        cred, _, host = rest.rpartition("@")
-        user = cred.split(":", 1)[0]
-        return f"{head}://{user}:***@{host}"
-    return url
 
 
 def verbose(cfg: Config) -> None:

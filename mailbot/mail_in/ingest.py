@@ -1,8 +1,11 @@
 """Mail in: read → record idempotently → match → apply → persist, one transaction per mail.
 
-Nothing here may lose a mail or stop the loop. A mail the parsers cannot make sense of is still recorded (with its
-raw bytes) in the state ``attention``; an unexpected error while applying a mail rolls that mail's transaction back
-and records it again, alone, as ``attention`` with the error's type, so the poll goes on with the next one.
+Nothing here may lose a mail or stop the loop. The mail is parsed before its transaction begins. A mail the parsers
+cannot make sense of is still recorded (with its raw bytes) in the state ``attention``; an unexpected error while
+applying a mail rolls that mail's transaction back and records it again, alone, as ``attention`` with the error's
+type, so the poll goes on with the next one. The database itself being unavailable (locked, disk full, connection
+lost) is not the mail's fault: nothing is recorded, the cursor stays where it was, and
+:class:`~store.errors.StoreUnavailable` tells the loop to back off and read the same mail again later.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from mailbot.clock.actions import Actions
 from mailbot.config import Config
 from mailbot.transports.source import FetchedMail, MailSource
 from rules.authority import Act, Standing
+from store.errors import StoreUnavailable, describe, is_transient
 from store.models import Escalation, Message
 from store.uow import Store, UnitOfWork
 
@@ -26,6 +30,9 @@ from .matching import match
 from .reading import Reading, read
 
 log = logging.getLogger(__name__)
+
+#: How many mails one poll reads at most; a full batch means more may wait, and the loop reads on at once.
+POLL_BATCH = 200
 
 
 @dataclass(frozen=True)
@@ -76,7 +83,11 @@ class Ingestor:
                 log.info("mail recorded meanwhile by another worker identity=%s", identity)
                 return IngestResult(identity, reading.kind, "duplicate")
             return self._keep_for_attention(reading, raw, source_key, source_ref, cursor, "IntegrityError")
-        except Exception as exc:  # a bug or a database fault must not lose the mail nor stop the loop
+        except Exception as exc:  # a bug must not lose the mail nor stop the loop
+            if is_transient(exc):
+                log.warning("store unavailable; the mail stays unrecorded and is read again identity=%s error=%s",
+                            identity, describe(exc))
+                raise StoreUnavailable(describe(exc)) from exc
             log.exception("ingest failed; keeping the mail for attention identity=%s error=%s",
                           identity, type(exc).__name__)
             return self._keep_for_attention(reading, raw, source_key, source_ref, cursor, type(exc).__name__)
@@ -87,13 +98,18 @@ class Ingestor:
     def _keep_for_attention(self, reading: Reading, raw: bytes, source_key: str, source_ref: str,
                             cursor: str | None, error: str) -> IngestResult:
         identity = reading.mail.identity
-        with self.store.unit_of_work() as uow:
-            if uow.messages.get_by_identity(identity) is None:
-                self._record(uow, reading, raw, None, source_key, source_ref, state="attention",
-                             reason=f"could not be processed ({error}); kept for a person to read")
-            if cursor is not None and source_key:
-                uow.cursors.set(source_key, cursor)
-            uow.commit()
+        try:
+            with self.store.unit_of_work() as uow:
+                if uow.messages.get_by_identity(identity) is None:
+                    self._record(uow, reading, raw, None, source_key, source_ref, state="attention",
+                                 reason=f"could not be processed ({error}); kept for a person to read")
+                if cursor is not None and source_key:
+                    uow.cursors.set(source_key, cursor)
+                uow.commit()
+        except Exception as exc:
+            if is_transient(exc):
+                raise StoreUnavailable(describe(exc)) from exc
+            raise
         return IngestResult(identity, reading.kind, "attention", reason=error)
 
     def _ingest(self, uow: UnitOfWork, reading: Reading, raw: bytes, source_key: str,
@@ -186,10 +202,16 @@ class Ingestor:
 
     # -- a whole mailbox ------------------------------------------------------------------------------
 
-    def poll(self, source: MailSource, limit: int = 200) -> list[IngestResult]:
-        """Read every new mail from ``source``; each is recorded, then settled at the source."""
-        with self.store.unit_of_work() as uow:
-            cursor = uow.cursors.get(source.key)
+    def poll(self, source: MailSource, limit: int = POLL_BATCH) -> list[IngestResult]:
+        """Read up to ``limit`` new mails from ``source``; each is recorded, then settled at the source. Raises
+        :class:`~store.errors.StoreUnavailable` (what was recorded so far stays recorded and settled)."""
+        try:
+            with self.store.unit_of_work() as uow:
+                cursor = uow.cursors.get(source.key)
+        except Exception as exc:
+            if is_transient(exc):
+                raise StoreUnavailable(describe(exc)) from exc
+            raise
         results = []
         fetched: FetchedMail
         for fetched in source.fetch(cursor, limit):
