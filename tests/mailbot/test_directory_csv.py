@@ -8,7 +8,7 @@ import io
 from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from mailbot.directory_csv import load_people_csv
@@ -188,5 +188,14 @@ def test_round_trip(tmp_path: Path, people: list[tuple[str, str, str, str | None
     writer.writerow(["email", "name", "role", "reports_to", "team"])
     for p in expected:
         writer.writerow([p.email.upper(), p.name, p.role, p.reports_to or "", p.team])
-    path = write(tmp_path, buffer.getvalue().encode(encoding), "round.csv")
+    data = buffer.getvalue().encode(encoding)
+    if encoding == "cp1252" and data.isascii() is False:
+        # bytes that are also valid UTF-8 read as UTF-8 (which Excel saves far more often): 'à\xa0¡' in Windows-1252
+        # is E0 A0 A1, the UTF-8 of 'ࠡ'. Real names almost never are; the generator found one, so skip those.
+        try:
+            data.decode("utf-8")
+            assume(False)
+        except UnicodeDecodeError:
+            pass
+    path = write(tmp_path, data, "round.csv")
     assert load_people_csv(path) == expected
