@@ -203,16 +203,57 @@ class App:
 
     def purge(self, *, dry_run: bool = False) -> PurgeReport:
         """Forget closed escalations older than ``store.retention_days`` and unmatched mail older than
-        ``store.unmatched_retention_days`` (children's data is kept no longer than it is needed)."""
+        ``store.unmatched_retention_days`` (children's data is kept no longer than it is needed), everywhere the
+        bot keeps them: the store (where kept digests that name them are redacted, see :mod:`store.retention`)
+        and the local mail folders — their copies in the Maildir inbox's ``.processed``/``.attention`` and in the
+        sent-mail Maildir are deleted before the store's deletions are committed (a purge that fails half-way is
+        simply run again). Copies on a mail server (IMAP, Graph, EWS, SMTP) are the council's mail system's, under
+        its own retention; the report's ``elsewhere`` says so. ``dry_run`` counts everything and deletes nothing.
+        """
         now = self.clock()
         with self.store.unit_of_work() as uow:
             report = purge(uow, now - timedelta(days=self.config.store.retention_days),
-                           now - timedelta(days=self.config.store.unmatched_retention_days))
+                           now - timedelta(days=self.config.store.unmatched_retention_days), now=now)
+            report = self._purge_mail_folders(report, dry_run=dry_run)
             if dry_run:
                 uow.rollback()
             else:
                 uow.commit()
         return report
+
+    def _purge_mail_folders(self, report: PurgeReport, *, dry_run: bool) -> PurgeReport:
+        """Remove (or count) the local copies of the mails ``report`` deleted or redacted; say where the bot cannot.
+        """
+        from dataclasses import replace
+
+        from parsers.message import parse_message
+
+        from .transports.maildir import MaildirSender, MaildirSource
+
+        def identify(raw: bytes) -> str:
+            return parse_message(raw).identity
+
+        inbox_files = sent_files = 0
+        elsewhere: list[str] = []
+        read_with, send_with = self.config.mailbox.transport, self.config.mail_out.transport
+        if read_with != "maildir":
+            elsewhere.append(f"the mailbox is read over {read_with}: the council's mail system keeps its copies of "
+                             "the purged mails under its own retention")
+        elif report.identities or report.sent_message_ids:
+            source = self.source
+            if isinstance(source, MaildirSource):
+                inbox_files = source.remove_settled(report.identities | report.sent_message_ids, identify=identify,
+                                                    dry_run=dry_run)
+        if send_with != "maildir":
+            elsewhere.append(f"mail is sent over {send_with}: copies in Sent Items and in the recipients' mailboxes "
+                             "are kept under the council's mail system's own retention")
+        elif report.sent_message_ids:
+            sender = self.sender
+            if isinstance(sender, MaildirSender):
+                sent_files = sender.remove_sent(report.sent_message_ids, dry_run=dry_run)
+        log.info("retention purge mail folders inbox_files=%d sent_files=%d dry_run=%s", inbox_files, sent_files,
+                 dry_run)
+        return replace(report, inbox_files=inbox_files, sent_files=sent_files, elsewhere=tuple(elsewhere))
 
     def check_connections(self) -> list[Check]:
         """``check-config --connect``: the store, the mailbox and the mail server, in plain words."""

@@ -2,7 +2,7 @@
 
     mailbot digest                                   # this week's digest as text (the last complete week)
     mailbot --now 2026-12-01 digest --period month   # November 2026, as at 1 December 09:00 London
-    mailbot digest --preview digest.html             # write the HTML version to a file, to open in a browser
+    mailbot digest --preview digest.html             # write the HTML version to a file (0600), to open in a browser
     mailbot digest --send                            # queue it to directory.qa_managers (once per period), send it
 
 ``--send`` queues the mail in the outbox (key ``digest.<period>.<last day>``, so a second run for the same period
@@ -19,6 +19,7 @@ import click
 from mailbot.mail_out.digest import build_digest, queue_digest, render_digest
 from rules.digest import PERIODS
 
+from .export import write_private
 from .support import app_of, fail, friendly, now_option
 
 
@@ -42,10 +43,10 @@ def digest_cmd(ctx: click.Context, period: str, preview: Path | None, send: bool
         queued = (row.key, row.status, list(row.to_emails)) if row is not None else None
     if preview is not None:
         try:
-            preview.write_text(rendered.html, encoding="utf-8")
+            write_private(preview, rendered.html.encode("utf-8"))  # it names children: 0600
         except OSError as exc:
             fail(f"cannot write the preview to {preview}: {exc.strerror or exc}")
-        click.echo(f"HTML preview of “{rendered.subject}” written to {preview}")
+        click.echo(f"HTML preview of “{rendered.subject}” written to {preview} (mode 0600)")
     if not send:
         if preview is None:
             click.echo(f"Subject: {rendered.subject}\n")

@@ -13,7 +13,7 @@ from typing import Any
 
 import click
 
-from . import digest, reading, records, service
+from . import digest, export, reading, records, service
 from .support import fail, now_option
 
 
@@ -48,7 +48,7 @@ def cli(ctx: click.Context, config_path: str | None) -> None:
     ctx.ensure_object(dict)["config_path"] = config_path
 
 
-for module in (reading, records, service, digest):
+for module in (reading, records, service, digest, export):
     for command in module.COMMANDS:
         cli.add_command(command)
 

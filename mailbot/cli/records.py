@@ -76,13 +76,19 @@ def outbox_cmd(ctx: click.Context, statuses: tuple[str, ...], as_json: bool) -> 
 @click.pass_context
 @friendly
 def purge_cmd(ctx: click.Context, dry_run: bool) -> None:
-    """Delete closed escalations and unmatched mail past their retention (the service does it nightly)."""
+    """Delete closed escalations and unmatched mail past their retention — with their copies in the local mail
+    folders, and the names in kept digests (the service does it nightly)."""
     cfg = config_of(ctx)
     report = app_of(ctx).purge(dry_run=dry_run)
     verb = "would be deleted" if dry_run else "deleted"
     click.echo(f"{report.escalations} closed escalation(s) older than {cfg.store.retention_days} days and "
                f"{report.unmatched_messages} unmatched mail(s) older than {cfg.store.unmatched_retention_days} days "
                f"{verb} ({report.total} rows in all)")
+    click.echo(f"{report.redacted} kept digest(s) that named them {'would be ' if dry_run else ''}redacted")
+    click.echo(f"{report.files} mail file(s) {verb} from the local mail folders ({report.inbox_files} from the "
+               f"inbox's .processed/.attention, {report.sent_files} from the sent folder)")
+    for note in report.elsewhere:
+        click.echo(f"note: {note}")
 
 
 @click.group("db")

@@ -6,18 +6,30 @@ causes it. :class:`Deliverer` sends those rows later::
     report = app.deliverer.deliver_pending()   # mailbot.app.App builds it from the config
 
 For each due row (``outbox.pending(now)``), each step in its own short transaction (SQLite takes its write lock
-for the whole of a unit of work, so no transaction is ever open while we talk to the SMTP server):
+for the whole of a unit of work, so no transaction is ever open while we talk to the mail server):
 
 1. **check** — every recipient must still be inside ``council.domains`` (the config may have changed since the
    row was queued). If not, the row is marked ``refused`` and a ``mail_refused`` event is written: never sent.
 2. **claim** — ``attempts += 1`` and ``next_attempt_at = now + 10 min`` (the lease), as a compare-and-set on
-   the row, committed *before* the mail is sent. A second deliverer (another replica, an overlapping job) no
-   longer sees the row as due, and if it read it a moment earlier its claim matches no row and it skips it.
-3. **send** — :func:`build_message` and ``sender.send``. The mail always has the row's deterministic
+   the row, committed *before* the mail is sent, with ``last_error`` saying the attempt is *in flight* (see
+   :data:`IN_FLIGHT`). A second deliverer (another replica, an overlapping job) no longer sees the row as due,
+   and if it read it a moment earlier its claim matches no row and it skips it.
+3. **in doubt?** — a row is *in doubt* when its last attempt may have reached the server: it was claimed and
+   never recorded (the deliverer stopped between the claim and the mark and the lease ran out: ``attempts > 0``,
+   still ``pending``, ``last_error`` still the in-flight note), or the connection broke off mid-send. Before
+   sending such a row again the deliverer asks the sender whether the mail is in the mailbox's Sent Items
+   (:func:`mailbot.transports.sender.already_sent`, by Message-ID). Found: the row is marked sent with a
+   ``send_confirmed`` event and nothing is sent. Not found, or the sender cannot tell: it is sent again. The
+   search failed: the row waits (back-off, still in doubt; a connection or login failure stops the batch).
+4. **send** — :func:`build_message` and ``sender.send``. The mail always has the row's deterministic
    Message-ID and, for a given row, the same Date, so a mail sent twice is recognisably the same mail.
-4. **record** — right after the send: ``mark_sent`` (and the bot's copy in the message log gets ``sent_at``),
-   or on a temporary failure ``mark_failed(retry_at=now + back-off)`` (1 min, 5 min, 15 min, 1 h, 2 h, 4 h,
-   then every 8 h), or after ``max_attempts`` attempts (or a permanent failure) the row is given up:
+5. **mark** — the moment ``send`` returns, and before anything else (no logging, no event): one transaction of
+   two UPDATEs by key, ``status = 'sent'`` on the row and ``sent_at`` on the bot's copy in the message log
+   (:meth:`store.repositories.OutboxRepository.mark_sent_at_once`). Only then the report, the
+   ``recipients_refused_by_server`` event (its own transaction) and the log line. The time from ``send``
+   returning to that commit is measured for every mail (:attr:`DeliveryReport.timings`; ``bench/send_duplicates.py``
+   prints it). On a temporary failure ``mark_failed(retry_at=now + back-off)`` (1 min, 5 min, 15 min, 1 h,
+   2 h, 4 h, then every 8 h); after ``max_attempts`` attempts (or a permanent failure) the row is given up:
    ``mark_failed`` without retry, a ``send_failed`` event (key, attempts, error class — no subject or body)
    and an ERROR log line naming the key.
 
@@ -25,12 +37,26 @@ for the whole of a unit of work, so no transaction is ever open while we talk to
 
 - A crash after the outbox row is committed but before it is sent: the row is still pending (or its lease
   runs out within 10 minutes) and the next run sends it. Nothing queued is ever lost (at-least-once).
-- A crash after the claim but before the server said "250 OK": the lease runs out and the row is sent then;
-  the attempt counts against ``max_attempts``.
-- A crash (or a lost database) between the server's "250 OK" and the ``mark_sent`` commit: after the lease the
-  row is sent a second time. That window is one SMTP reply plus one small commit; the duplicate carries the same
-  Message-ID, so mail clients and Exchange treat it as the same message in the same conversation. This is the
-  remaining window: closing it would need the SMTP server and the database to share a transaction.
+- A crash after the claim but before the mail reached the server: the lease runs out, the row is in doubt, the
+  Sent Items search finds nothing and the mail is sent then; the attempt counts against ``max_attempts``.
+- A crash after the mail reached the server but before the mark is committed: the row is in doubt after the
+  lease, and what happens next depends on where the sender keeps its copy:
+
+  * **Graph, EWS** — Exchange saves the copy in Sent Items as part of accepting the mail (``sendMail``;
+    CreateItem ``SendAndSaveCopy``), so the search finds it and the mail is *not* sent again: no duplicate.
+    (Graph saves the copy moments after its 202; the search runs only after the 10-minute lease.)
+  * **Maildir** — the file is in the sent folder or it is not (written to ``tmp/``, renamed into ``new/``):
+    no duplicate.
+  * **SMTP with ``mailbox.imap.sent_folder``** — SMTP files no copy, so the SMTP sender APPENDs one to that IMAP
+    folder right after the server's 250 and before the mark. A crash after the APPEND: found, no duplicate. A
+    crash between the end of the DATA and the end of the APPEND (while the server takes the mail in, its reply,
+    one IMAP APPEND): not found, sent again — a duplicate. Only a copy the *server* files as it accepts the mail
+    could close that window.
+  * **bare SMTP** — nothing to search: sent again after the lease, a duplicate. The window is from the end of
+    the DATA (the server may take the mail in even if we die before its reply) to the mark's commit.
+
+  A duplicate carries the same Message-ID, so mail clients and Exchange treat it as the same message in the
+  same conversation. A mail someone deleted from Sent Items is, of course, not found.
 - A send that takes longer than the lease (an SMTP timeout is 30 s per command) could let another deliverer
   pick the row up: keep ``timeout`` far below :data:`CLAIM_LEASE`.
 
@@ -45,6 +71,7 @@ from __future__ import annotations
 
 import logging
 import re
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -61,6 +88,7 @@ from mailbot.transports.sender import (
     SendError,
     SendPermanentError,
     SendTemporaryError,
+    already_sent,
 )
 from rules.calendar import LONDON
 from store.models import OutboxMail
@@ -70,6 +98,9 @@ log = logging.getLogger(__name__)
 
 FROM_NAME = "IRO escalations"
 CLAIM_LEASE = timedelta(minutes=10)
+# How last_error starts while an attempt's outcome is unknown: written with the claim, replaced by the outcome.
+# Still there after the lease, it means the deliverer stopped mid-attempt: the mail may have reached the server.
+IN_FLIGHT = "in flight:"
 BACKOFF: tuple[timedelta, ...] = (
     timedelta(minutes=1),
     timedelta(minutes=5),
@@ -134,6 +165,24 @@ def recipients_of(row: OutboxMail) -> list[str]:
     return list(dict.fromkeys(a for a in [*row.to_emails, *row.cc_emails] if a))
 
 
+def in_doubt(row: OutboxMail) -> bool:
+    """True when the row's last attempt may have reached the server: it is still pending after an attempt whose
+    outcome was never recorded (``last_error`` is the in-flight note, or empty as a row claimed before that note
+    existed has it) or that broke off mid-send. Read it before claiming the row."""
+    return row.status == "pending" and row.attempts > 0 and (
+        row.last_error is None or row.last_error.startswith(IN_FLIGHT))
+
+
+@dataclass(frozen=True)
+class SendTiming:
+    """For one mail sent: seconds in ``sender.send``, and from ``send`` returning to the mark's commit (the
+    window in which a crash leaves the mail sent but not recorded)."""
+
+    key: str
+    send: float
+    window: float
+
+
 @dataclass
 class DeliveryReport:
     """What one :meth:`Deliverer.deliver_pending` run did, by outbox key."""
@@ -143,13 +192,15 @@ class DeliveryReport:
     failed: list[str] = field(default_factory=list)  # given up
     refused: list[str] = field(default_factory=list)  # a recipient outside council.domains: never sent
     skipped: list[str] = field(default_factory=list)  # another deliverer had claimed it
+    confirmed: list[str] = field(default_factory=list)  # in doubt, found in Sent Items: marked sent, not sent again
+    timings: list[SendTiming] = field(default_factory=list)  # one per mail sent
     refused_recipients: dict[str, list[str]] = field(default_factory=dict)  # sent, but these were refused
     server_error: str | None = None  # the batch could not start or was stopped: the sender's error class
     server_detail: str | None = None  # and its message (code and server text; never a password or a body)
 
     @property
     def attempted(self) -> int:
-        return len(self.sent) + len(self.retrying) + len(self.failed)
+        return len(self.sent) + len(self.retrying) + len(self.failed) + len(self.confirmed)
 
 
 class Deliverer:
@@ -200,9 +251,9 @@ class Deliverer:
         finally:
             self.sender.close()
         if report.attempted or report.refused:
-            log.info("outbox delivered sent=%d retrying=%d failed=%d refused=%d skipped=%d",
-                     len(report.sent), len(report.retrying), len(report.failed), len(report.refused),
-                     len(report.skipped))
+            log.info("outbox delivered sent=%d confirmed=%d retrying=%d failed=%d refused=%d skipped=%d",
+                     len(report.sent), len(report.confirmed), len(report.retrying), len(report.failed),
+                     len(report.refused), len(report.skipped))
         return report
 
     def _check_recipients(self, row_id: int, report: DeliveryReport) -> bool:
@@ -225,15 +276,24 @@ class Deliverer:
         return False
 
     def _deliver_one(self, row_id: int, report: DeliveryReport) -> bool:
-        """Claim, send and record one row. False when the batch should stop (the server is in trouble)."""
+        """Claim, (when in doubt) look in Sent Items, send and record one row. False when the batch should stop
+        (the server is in trouble)."""
         now = self.clock()
         with self.store.unit_of_work() as uow:
             row = uow.session.get(OutboxMail, row_id)
-            if row is None or not uow.outbox.claim(row, now, now + self.lease):
-                if row is not None:
-                    report.skipped.append(row.key)
+            if row is None:
                 return True
-            key, attempts = row.key, row.attempts
+            doubt = in_doubt(row)  # the previous attempt's state, read before this claim replaces it
+            if not uow.outbox.claim(row, now, now + self.lease):
+                report.skipped.append(row.key)
+                return True
+            uow.outbox.mark_in_flight(row, f"{IN_FLIGHT} attempt {row.attempts} started "
+                                           f"{now.isoformat(timespec='seconds')}; its outcome is not recorded yet")
+            key, attempts, message_id = row.key, row.attempts, row.message_id
+        if doubt:
+            go_on = self._resolve_doubt(row_id, key, attempts, message_id, report)
+            if go_on is not None:
+                return go_on
         try:  # after the claim's commit: a row that cannot be made into a mail must not stay claimed forever
             msg = build_message(row, from_name=self.from_name)
         except (ValueError, TypeError, LookupError) as exc:
@@ -241,10 +301,13 @@ class Deliverer:
             self._record_failure(row_id, key, attempts, error, report, temporary=False)
             return True
         recipients = recipients_of(row)
+        started = time.perf_counter()
         try:
             refused = self.sender.send(msg, recipients)
         except SendTemporaryError as exc:
-            self._record_failure(row_id, key, attempts, exc, report, temporary=True)
+            # a connection that broke off mid-send may have broken off after the server took the mail
+            self._record_failure(row_id, key, attempts, exc, report, temporary=True,
+                                 maybe_sent=isinstance(exc, SendConnectionError))
             if isinstance(exc, SendConnectionError | SendAuthError):
                 self._log_server_error(exc, f"batch stopped at key={key}", 0)
                 report.server_error, report.server_detail = type(exc).__name__, str(exc)
@@ -253,25 +316,55 @@ class Deliverer:
         except SendPermanentError as exc:
             self._record_failure(row_id, key, attempts, exc, report, temporary=False)
             return True
-        self._record_sent(row_id, key, refused, report)
+        # the server has the mail: record it before anything else (see the module docstring, step 5)
+        accepted = time.perf_counter()
+        at = self.clock()
+        with self.store.unit_of_work() as uow:
+            uow.outbox.mark_sent_at_once(row_id, at)
+            uow.messages.mark_copy_sent(message_id, at)
+        report.timings.append(SendTiming(key, accepted - started, time.perf_counter() - accepted))
+        self._after_sent(row_id, key, refused, at, report)
         return True
 
+    def _resolve_doubt(self, row_id: int, key: str, attempts: int, message_id: str,
+                       report: DeliveryReport) -> bool | None:
+        """A row whose last attempt may have reached the server: look for it in Sent Items. None: send it (not
+        there, or the sender cannot tell); True/False: done with this row, go on with the batch / stop it."""
+        try:
+            found = already_sent(self.sender, message_id)
+        except SendTemporaryError as exc:
+            self._record_failure(row_id, key, attempts, exc, report, temporary=True, maybe_sent=True,
+                                 doing="looking in Sent Items")
+            if isinstance(exc, SendConnectionError | SendAuthError):
+                self._log_server_error(exc, f"batch stopped at key={key} (looking in Sent Items)", 0)
+                report.server_error, report.server_detail = type(exc).__name__, str(exc)
+                return False
+            return True
+        except SendPermanentError as exc:  # e.g. no right to read Sent Items: as good as "cannot tell"
+            log.warning("cannot look in Sent Items for a mail that may have been sent key=%s error=%s code=%s",
+                        key, type(exc).__name__, exc.code)
+            found = None
+        if found:
+            self._record_confirmed(row_id, key, report)
+            return True
+        if found is None:
+            log.warning("outbox mail may have been sent before and the sender cannot tell; sending it again "
+                        "key=%s attempts=%d", key, attempts)
+        else:
+            log.info("outbox mail in doubt is not in Sent Items; sending it again key=%s attempts=%d", key, attempts)
+        return None
+
     # ---- recording -------------------------------------------------------------------------------------
-    def _record_sent(self, row_id: int, key: str, refused: Refused, report: DeliveryReport) -> None:
-        at = self.clock()
+    def _after_sent(self, row_id: int, key: str, refused: Refused, at: datetime, report: DeliveryReport) -> None:
+        """What follows the mark (which is already committed): the refused recipients' event, report, log."""
         refused_addresses = sorted(refused or {})
-        with self.store.unit_of_work() as uow:
-            row = uow.session.get(OutboxMail, row_id)
-            if row is None:  # deleted by retention meanwhile: nothing to record
-                return
-            uow.outbox.mark_sent(row, at, count_attempt=False)
-            copy = uow.messages.get_by_identity(row.message_id)
-            if copy is not None and copy.sent_at is None:
-                copy.sent_at = at
-            if refused_addresses:
-                uow.events.append("recipients_refused_by_server", escalation=row.escalation, at=at, data={
-                    "mail": key, "refused": refused_addresses,
-                    "codes": sorted({int(code) for code, _ in refused.values()})})
+        if refused_addresses:
+            with self.store.unit_of_work() as uow:
+                row = uow.session.get(OutboxMail, row_id)
+                if row is not None:
+                    uow.events.append("recipients_refused_by_server", escalation=row.escalation, at=at, data={
+                        "mail": key, "refused": refused_addresses,
+                        "codes": sorted({int(code) for code, _ in refused.values()})})
         report.sent.append(key)
         if refused_addresses:
             report.refused_recipients[key] = refused_addresses
@@ -280,11 +373,30 @@ class Deliverer:
         else:
             log.debug("outbox mail sent key=%s", key)
 
+    def _record_confirmed(self, row_id: int, key: str, report: DeliveryReport) -> None:
+        at = self.clock()
+        with self.store.unit_of_work() as uow:
+            row = uow.session.get(OutboxMail, row_id)
+            if row is None:
+                return
+            uow.outbox.mark_sent(row, at, count_attempt=False)
+            uow.messages.mark_copy_sent(row.message_id, at)
+            uow.events.append("send_confirmed", escalation=row.escalation, at=at, key=f"send_confirmed:{key}",
+                              data={"mail": key, "attempts": row.attempts, "found": "in Sent Items",
+                                    "note": "an earlier attempt reached the server; not sent again"})
+            attempts = row.attempts
+        report.confirmed.append(key)
+        log.info("outbox mail found in Sent Items, not sent again key=%s attempts=%d", key, attempts)
+
     def _record_failure(self, row_id: int, key: str, attempts: int, exc: SendError, report: DeliveryReport,
-                        *, temporary: bool) -> None:
+                        *, temporary: bool, maybe_sent: bool = False, doing: str = "sending") -> None:
+        """``maybe_sent``: the mail may have reached the server all the same, so the row stays in doubt (its
+        ``last_error`` keeps the in-flight prefix) and Sent Items are searched before it is sent again."""
         now = self.clock()
         give_up = not temporary or attempts >= self.max_attempts
         error = f"{type(exc).__name__}: {exc}"
+        if maybe_sent:
+            error = f"{IN_FLIGHT} attempt {attempts} may have reached the server ({doing} failed: {error})"
         with self.store.unit_of_work() as uow:
             row = uow.session.get(OutboxMail, row_id)
             if row is None:
@@ -315,9 +427,12 @@ __all__ = [
     "BACKOFF",
     "CLAIM_LEASE",
     "FROM_NAME",
+    "IN_FLIGHT",
     "Deliverer",
     "DeliveryReport",
+    "SendTiming",
     "backoff",
     "build_message",
+    "in_doubt",
     "recipients_of",
 ]

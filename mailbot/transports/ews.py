@@ -34,7 +34,9 @@ notifications are not used (out of scope).
 
 **Sending** hands the finished MIME message to CreateItem with ``MessageDisposition="SendAndSaveCopy"``, so the
 bot's own Message-ID, In-Reply-To, References and Auto-Submitted headers travel with it. Exchange takes To and Cc
-from the MIME headers; envelope recipients not named there are added as Bcc.
+from the MIME headers; envelope recipients not named there are added as Bcc. The copy in Sent Items is saved by the
+server as part of the same operation, so :meth:`EwsSender.already_sent` (FindItem on Sent Items restricted to
+``message:InternetMessageId``) tells whether a mail whose attempt was cut short went out.
 
 Errors become the transport errors of :mod:`mailbot.transports.source` / :mod:`mailbot.transports.sender`, in plain
 words that name the missing right. No password, subject, body or name is ever logged or put in a message.
@@ -87,6 +89,7 @@ from .sender import (
     SendError,
     SendPermanentError,
     SendTemporaryError,
+    bare_message_id,
 )
 from .source import (
     FetchedMail,
@@ -742,8 +745,21 @@ class EwsSender:
             item.send_and_save()
         except Exception as exc:
             raise _send_error(exc, self._where) from None
-        log.info("ews mail sent recipients=%d bcc=%d size=%d", len(recipients), len(extra), len(mime))
+        # DEBUG: this runs between the server's acceptance and the deliverer's mark, which should follow at once
+        log.debug("ews mail sent recipients=%d bcc=%d size=%d", len(recipients), len(extra), len(mime))
         return {}
+
+    def already_sent(self, message_id: str) -> bool:
+        """Whether Sent Items hold a message with this Internet Message-ID (FindItem, at most one id back)."""
+        wanted = f"<{bare_message_id(message_id)}>"
+        self.open()
+        assert self._sent is not None
+        try:
+            found = self._sent.filter(message_id=wanted).exists()
+        except Exception as exc:
+            raise _send_error(exc, self._where) from None
+        log.info("ews looked in Sent Items found=%s", found)
+        return bool(found)
 
     def close(self) -> None:
         self._sent = None

@@ -22,7 +22,10 @@ Mail.ReadWrite and Mail.Send with admin consent, limited to the shared mailbox b
   recognised as a duplicate; settle writes only what differs, so the bot never keeps a message changing.
 - :class:`GraphSender` — sends our own MIME (``POST /sendMail``, ``Content-Type: text/plain``, the message
   base64-encoded: Graph's "send mail in MIME format"), so Message-ID, In-Reply-To, References, Auto-Submitted and
-  X-IRO-Mailbot-Key reach recipients unchanged and Outlook threads the mail. Saved to Sent Items.
+  X-IRO-Mailbot-Key reach recipients unchanged and Outlook threads the mail. Exchange saves the copy in Sent
+  Items as part of sending (moments after the 202), so :meth:`GraphSender.already_sent` can tell whether a mail
+  whose attempt was cut short went out: ``GET mailFolders/sentitems/messages?$filter=internetMessageId eq
+  '<id>'``.
 - :func:`check` — the lines of ``mailbot check-config --connect``.
 
 Nothing here logs a token, a subject, a body or a name: message ids, counts and status codes only.
@@ -49,8 +52,10 @@ from .sender import (
     Refused,
     SendAuthError,
     SendConnectionError,
+    SendError,
     SendPermanentError,
     SendTemporaryError,
+    bare_message_id,
 )
 from .settings import GraphSettings
 from .source import (
@@ -603,21 +608,26 @@ class GraphSender:
             response = self.client.request("POST", "/sendMail", content=body,
                                            headers={"Content-Type": "text/plain"}, what="sending a mail",
                                            permission="Mail.Send")
-        except TransportAuthError as exc:
-            raise SendAuthError(str(exc)) from None
-        except GraphUnavailableError as exc:
-            raise SendConnectionError(str(exc), code=exc.status) from None
-        except GraphRequestError as exc:
-            if exc.status == 404:  # the mailbox itself: someone must fix the configuration
-                raise SendAuthError(str(exc), code=404) from None
-            if exc.status >= 500:
-                raise SendTemporaryError(str(exc), code=exc.status) from None
-            raise SendPermanentError(str(exc), code=exc.status) from None
         except TransportError as exc:
-            raise SendTemporaryError(str(exc)) from None
-        log.info("graph mail sent mailbox=%s status=%d recipients=%d", self.client.user, response.status_code,
+            raise _send_error(exc) from None
+        # DEBUG: this runs between Exchange's acceptance and the deliverer's mark, which should follow at once
+        log.debug("graph mail sent mailbox=%s status=%d recipients=%d", self.client.user, response.status_code,
                  len(recipients))
         return {}
+
+    def already_sent(self, message_id: str) -> bool:
+        """Whether Sent Items hold a message with this Internet Message-ID (``<...>``, as Exchange keeps it)."""
+        wanted = f"<{bare_message_id(message_id)}>"
+        params = {"$filter": f"internetMessageId eq {_odata_string(wanted)}", "$select": "id,internetMessageId",
+                  "$top": "10"}
+        try:
+            body = self.client.get_json("/mailFolders/sentitems/messages", params=params, what="Sent Items")
+        except TransportError as exc:
+            raise _send_error(exc) from None
+        found = [m for m in body.get("value") or [] if isinstance(m, Mapping)
+                 and bare_message_id(str(m.get("internetMessageId") or "")) == bare_message_id(wanted)]
+        log.info("graph looked in Sent Items mailbox=%s found=%d", self.client.user, len(found))
+        return bool(found)
 
     def close(self) -> None:
         pass
@@ -628,6 +638,21 @@ class GraphSender:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def _send_error(exc: TransportError) -> SendError:
+    """A transport error met while sending (or looking in Sent Items) as the sender's error."""
+    if isinstance(exc, TransportAuthError):
+        return SendAuthError(str(exc))
+    if isinstance(exc, GraphUnavailableError):
+        return SendConnectionError(str(exc), code=exc.status)
+    if isinstance(exc, GraphRequestError):
+        if exc.status == 404:  # the mailbox itself: someone must fix the configuration
+            return SendAuthError(str(exc), code=404)
+        if exc.status >= 500:
+            return SendTemporaryError(str(exc), code=exc.status)
+        return SendPermanentError(str(exc), code=exc.status)
+    return SendTemporaryError(str(exc))
 
 
 # ---- check-config --connect ------------------------------------------------------------------------------------

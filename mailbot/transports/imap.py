@@ -7,6 +7,10 @@ or there is no cursor yet, every mail in the folder is fetched again: the servic
 
 One ``ImapSource`` holds one connection and is meant for one thread. It never logs a body, only UIDs and
 counts.
+
+:class:`ImapSentFolder` is the mailbox's Sent folder (``mailbox.imap.sent_folder``) for the SMTP sender, which files
+no copy by itself: it APPENDs the copy of each mail the SMTP server accepted and answers "is this Message-ID in
+there?" (``SEARCH HEADER Message-ID``) for a mail whose attempt was cut short (see ``mailbot.transports.smtp``).
 """
 
 from __future__ import annotations
@@ -19,7 +23,7 @@ import socket
 import ssl
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from typing import Any
+from typing import Any, Self
 
 from imapclient import IMAPClient, SocketTimeout
 from imapclient.exceptions import IMAPClientError, LoginError
@@ -100,32 +104,19 @@ def _reason(exc: BaseException) -> str:
     return text or type(exc).__name__
 
 
-class ImapSource:
-    """Mail from one folder of an IMAP mailbox.
-
-    ``security``: ``"tls"`` (implicit TLS, port 993), ``"starttls"`` (port 143 upgraded) or ``"none"``
-    (plain text, loopback and tests only). Give ``password`` or ``oauth2_token_provider`` (called at every
-    login, returns an access token for XOAUTH2). With ``processed_folder``/``attention_folder`` settled mail
-    is moved there (folders are created when missing); without them it is only flagged.
-    """
+class _ImapLogin:
+    """What every connection of this module shares: where the server is, and how to connect and log in."""
 
     def __init__(
         self,
         host: str,
         port: int,
         username: str,
-        password: str | None = None,
-        oauth2_token_provider: Callable[[], str] | None = None,
-        security: str = "tls",
-        folder: str = "INBOX",
-        processed_folder: str | None = None,
-        attention_folder: str | None = None,
-        timeout: float = 30,
-        idle_refresh: float = 600,
-        *,
-        ssl_context: ssl.SSLContext | None = None,
-        sleep: Callable[[float], None] = time.sleep,
-        max_backoff: float = MAX_BACKOFF,
+        password: str | None,
+        oauth2_token_provider: Callable[[], str] | None,
+        security: str,
+        timeout: float,
+        ssl_context: ssl.SSLContext | None,
     ) -> None:
         if security not in SECURITY:
             raise ValueError(f"security must be one of {', '.join(SECURITY)}, got {security!r}")
@@ -135,28 +126,11 @@ class ImapSource:
         self.port = port
         self.username = username
         self.security = security
-        self.folder = folder
-        self.processed_folder = processed_folder
-        self.attention_folder = attention_folder
         self.timeout = timeout
-        self.idle_refresh = idle_refresh
-        self.key = f"imap:{username}@{host}/{folder}"
         self._password = password
         self._token_provider = oauth2_token_provider
         self._ssl_context = ssl_context
-        self._sleep = sleep
-        self._max_backoff = max_backoff
-        self._client: IMAPClient | None = None
-        self._validity: int | None = None  # of the selected folder; None when not connected
-        # (UIDVALIDITY, UID) of the last mail fetch() handed out, or of the cursor it was given
-        self._watermark: tuple[int, int] | None = None
-        self._known_folders: set[str] = set()
-        self._failures = 0
 
-    def __repr__(self) -> str:
-        return f"ImapSource({self.key!r}, security={self.security!r})"
-
-    # ---- connection ---------------------------------------------------------------------------------------
     def _where(self) -> str:
         return f"the IMAP server {self.host}:{self.port}"
 
@@ -215,6 +189,53 @@ class ImapSource:
         except IMAPClientError as exc:  # e.g. STARTTLS or AUTHENTICATE not offered
             raise TransportProtocolError(f"{self._where()} refused to log in: {_reason(exc)}") from None
 
+
+class ImapSource(_ImapLogin):
+    """Mail from one folder of an IMAP mailbox.
+
+    ``security``: ``"tls"`` (implicit TLS, port 993), ``"starttls"`` (port 143 upgraded) or ``"none"``
+    (plain text, loopback and tests only). Give ``password`` or ``oauth2_token_provider`` (called at every
+    login, returns an access token for XOAUTH2). With ``processed_folder``/``attention_folder`` settled mail
+    is moved there (folders are created when missing); without them it is only flagged.
+    """
+
+    def __init__(
+        self,
+        host: str,
+        port: int,
+        username: str,
+        password: str | None = None,
+        oauth2_token_provider: Callable[[], str] | None = None,
+        security: str = "tls",
+        folder: str = "INBOX",
+        processed_folder: str | None = None,
+        attention_folder: str | None = None,
+        timeout: float = 30,
+        idle_refresh: float = 600,
+        *,
+        ssl_context: ssl.SSLContext | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+        max_backoff: float = MAX_BACKOFF,
+    ) -> None:
+        super().__init__(host, port, username, password, oauth2_token_provider, security, timeout, ssl_context)
+        self.folder = folder
+        self.processed_folder = processed_folder
+        self.attention_folder = attention_folder
+        self.idle_refresh = idle_refresh
+        self.key = f"imap:{username}@{host}/{folder}"
+        self._sleep = sleep
+        self._max_backoff = max_backoff
+        self._client: IMAPClient | None = None
+        self._validity: int | None = None  # of the selected folder; None when not connected
+        # (UIDVALIDITY, UID) of the last mail fetch() handed out, or of the cursor it was given
+        self._watermark: tuple[int, int] | None = None
+        self._known_folders: set[str] = set()
+        self._failures = 0
+
+    def __repr__(self) -> str:
+        return f"ImapSource({self.key!r}, security={self.security!r})"
+
+    # ---- connection ---------------------------------------------------------------------------------------
     def _select(self, client: IMAPClient) -> int:
         try:
             info = client.select_folder(self.folder)
@@ -504,3 +525,119 @@ class ImapSource:
             if self._mail_after_watermark(client):
                 return True
 
+
+
+class ImapSentFolder(_ImapLogin):
+    """The mailbox's Sent folder, for a sender that files no copy of its own (SMTP).
+
+    ``append(raw)`` stores a sent mail (``\\Seen``), creating the folder on first use; ``contains(message_id)``
+    says whether a mail with that Message-ID is there (``SEARCH HEADER Message-ID``, then the header itself is
+    compared, as some servers match HEADER searches loosely). One connection, made on first use (or by
+    :meth:`open`) and kept until :meth:`close`; a broken connection is made again once. Errors are
+    :mod:`mailbot.transports.source` errors; nothing here logs more than counts.
+    """
+
+    def __init__(
+        self,
+        host: str,
+        port: int,
+        username: str,
+        password: str | None = None,
+        oauth2_token_provider: Callable[[], str] | None = None,
+        security: str = "tls",
+        folder: str = "Sent",
+        timeout: float = 30,
+        *,
+        ssl_context: ssl.SSLContext | None = None,
+    ) -> None:
+        super().__init__(host, port, username, password, oauth2_token_provider, security, timeout, ssl_context)
+        self.folder = folder
+        self._client: IMAPClient | None = None
+        self._exists = False
+
+    def __repr__(self) -> str:
+        return f"ImapSentFolder({self.username!r}@{self.host!r}, {self.folder!r})"
+
+    def open(self) -> None:
+        """Connect and log in now (nothing is created or stored)."""
+        if self._client is None:
+            self._client = self._connect()
+
+    def close(self) -> None:
+        client, self._client = self._client, None
+        if client is None:
+            return
+        try:
+            client.logout()
+        except Exception:
+            with contextlib.suppress(Exception):
+                client.shutdown()
+
+    def __enter__(self) -> Self:
+        self.open()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _twice(self, what: str, work: Callable[[IMAPClient], Any]) -> Any:
+        """``work`` on the open connection (or a new one), once more on a fresh one if the connection broke."""
+        for attempt in (1, 2):
+            self.open()
+            client = self._client
+            assert client is not None
+            try:
+                return work(client)
+            except _CONNECTION_ERRORS as exc:
+                self._client = None
+                with contextlib.suppress(Exception):
+                    client.shutdown()
+                if attempt == 2:
+                    raise TransportConnectionError(f"lost {self._where()} while {what}: {_reason(exc)}") from None
+            except IMAPClientError as exc:
+                raise TransportProtocolError(f"{self._where()} refused {what} ({self.folder!r}): "
+                                             f"{_reason(exc)}") from None
+        raise AssertionError("unreachable")
+
+    def append(self, raw: bytes) -> None:
+        """Store ``raw`` (CRLF line ends, as sent) in the folder, marked as read."""
+
+        def work(client: IMAPClient) -> None:
+            if not self._exists:
+                if not client.folder_exists(self.folder):
+                    try:
+                        client.create_folder(self.folder)
+                        log.info("imap created folder=%s", self.folder)
+                    except IMAPClientError:
+                        if not client.folder_exists(self.folder):
+                            raise
+                self._exists = True
+            client.append(self.folder, raw, flags=[SEEN])
+
+        self._twice("saving a copy of a sent mail", work)
+        log.debug("imap saved a sent copy folder=%s size=%d", self.folder, len(raw))
+
+    def contains(self, message_id: str) -> bool:
+        """Whether a mail with ``message_id`` (with or without ``<>``) is in the folder (False if there is no
+        folder)."""
+        bare = message_id.strip().removeprefix("<").removesuffix(">").strip()
+        wanted = f"<{bare}>"
+
+        def work(client: IMAPClient) -> bool:
+            if not client.folder_exists(self.folder):
+                return False
+            client.select_folder(self.folder, readonly=True)
+            uids = client.search(["HEADER", "Message-ID", wanted])
+            if not uids:
+                return False
+            data = client.fetch(uids[:20], ["BODY.PEEK[HEADER.FIELDS (MESSAGE-ID)]"])
+            for item in data.values():
+                header = next((v for k, v in item.items() if k.startswith(b"BODY[HEADER")), b"")
+                value = bytes(header).decode("ascii", "replace").partition(":")[2]
+                if " ".join(value.split()).removeprefix("<").removesuffix(">").strip() == bare:
+                    return True
+            return False
+
+        found = bool(self._twice("searching for a sent mail", work))
+        log.info("imap looked in sent folder=%s found=%s", self.folder, found)
+        return found

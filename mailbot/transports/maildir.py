@@ -9,19 +9,21 @@ again; the service is idempotent by Message-ID, so that never duplicates anythin
 
 from __future__ import annotations
 
+import email.parser
+import email.policy
 import logging
 import mailbox
 import os
 import re
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterator, Sequence
 from email.message import EmailMessage
 from pathlib import Path
 from types import TracebackType
 from typing import Self
 
-from .sender import Refused, SendTemporaryError
+from .sender import Refused, SendTemporaryError, bare_message_id
 from .source import FetchedMail, Outcome, TransportError, check_outcome
 
 log = logging.getLogger(__name__)
@@ -133,6 +135,62 @@ class MaildirSource:
                 return False
             self._sleep(min(self._poll_interval, remaining))
 
+    def remove_settled(self, identities: Collection[str], *, identify: Callable[[bytes], str] | None = None,
+                       dry_run: bool = False) -> int:
+        """Delete the mails in the sub-folders ``.processed`` and ``.attention`` whose identity is one of
+        ``identities`` (Message-IDs without ``<>``, or ``fingerprint:<hex>``); with ``dry_run`` only count them.
+        Returns how many.
+
+        Only the Message-ID header is read, unless it is missing or not a plain ``<id>``: then ``identify(raw)``
+        (the reader's identity of the whole mail) decides. The inbox itself (mail not yet recorded) is left alone.
+        """
+        folders = [self.path / f".{name}" for name in ("processed", "attention")]
+        return self.remove_mails(folders, identities, identify=identify, dry_run=dry_run)
+
+    @staticmethod
+    def remove_mails(folders: Sequence[Path], identities: Collection[str], *,
+                     identify: Callable[[bytes], str] | None = None, dry_run: bool = False) -> int:
+        """Delete (or, with ``dry_run``, count) the mails in the Maildirs ``folders`` (their ``new/`` and
+        ``cur/``) whose Message-ID — or, without a plain one, ``identify(raw)`` — is one of ``identities``.
+        A file that cannot be read or removed raises :class:`TransportError`."""
+        wanted = {bare_message_id(i) for i in identities if i}
+        if not wanted:
+            return 0
+        parser = email.parser.BytesHeaderParser(policy=email.policy.compat32)
+        plain_id = re.compile(r"\s*<[^<>\s\x00-\x1f\x7f]+>\s*")  # what the reader, too, takes as it is
+        count = 0
+        for folder in folders:
+            for sub in ("new", "cur"):
+                directory = folder / sub
+                try:
+                    names = sorted(os.listdir(directory))
+                except FileNotFoundError:
+                    continue
+                except OSError as exc:
+                    raise TransportError(f"cannot read {directory}: {exc.strerror or exc}") from exc
+                for name in names:
+                    if name.startswith("."):
+                        continue
+                    path = directory / name
+                    try:
+                        with open(path, "rb") as fp:
+                            values = [str(v) for v in parser.parse(fp, headersonly=True).get_all("Message-ID", [])]
+                        if len(values) == 1 and plain_id.fullmatch(values[0]):
+                            found = bare_message_id(values[0]) in wanted
+                        else:
+                            found = identify is not None and identify(path.read_bytes()) in wanted
+                        if not found:
+                            continue
+                        if not dry_run:
+                            path.unlink()
+                    except FileNotFoundError:  # moved or removed meanwhile
+                        continue
+                    except OSError as exc:
+                        raise TransportError(f"cannot remove mail from {folder}: {exc.strerror or exc}") from exc
+                    count += 1
+        log.debug("maildir removed count=%d dry_run=%s", count, dry_run)
+        return count
+
     def close(self) -> None:
         with self._lock:
             self._md.close()
@@ -176,6 +234,9 @@ DIRECTORY_MODE = 0o700
 class MaildirSender:
     """The embedded default: each mail becomes a file in a local Maildir (``new/``). Nothing leaves the
     machine; a person (or a test) reads the folder. The folder and its missing parents are made 0700.
+
+    :meth:`already_sent` looks for a Message-ID in the folder's own files: a mail is written to ``tmp/`` and
+    renamed into ``new/``, so it is there whole or not at all, and the answer is exact.
     """
 
     def __init__(self, path: str | os.PathLike[str]) -> None:
@@ -205,6 +266,35 @@ class MaildirSender:
                 from exc
         log.debug("mail written to maildir path=%s file=%s recipients=%d", self.path, key, len(recipients))
         return {}
+
+    def already_sent(self, message_id: str) -> bool:
+        """Whether a mail with ``message_id`` is in the folder (``new/`` or ``cur/``; only headers are read)."""
+        wanted = bare_message_id(message_id)
+        parser = email.parser.BytesHeaderParser(policy=email.policy.compat32)
+        try:
+            for sub in ("new", "cur"):
+                folder = self.path / sub
+                if not folder.is_dir():
+                    continue
+                for name in os.listdir(folder):
+                    if name.startswith("."):
+                        continue
+                    try:
+                        with open(folder / name, "rb") as fp:
+                            headers = parser.parse(fp, headersonly=True)
+                    except FileNotFoundError:  # moved from new/ to cur/ meanwhile: seen under its new name
+                        continue
+                    if any(bare_message_id(str(v)) == wanted for v in headers.get_all("Message-ID", [])):
+                        return True
+        except OSError as exc:
+            raise SendTemporaryError(f"cannot read the sent-mail Maildir {self.path}: {exc.strerror or exc}") \
+                from exc
+        return False
+
+    def remove_sent(self, message_ids: Collection[str], *, dry_run: bool = False) -> int:
+        """Delete the mails in the folder whose Message-ID is one of ``message_ids`` (with or without ``<>``);
+        with ``dry_run`` only count them. Returns how many."""
+        return MaildirSource.remove_mails([self.path], message_ids, dry_run=dry_run)
 
     def close(self) -> None:
         self._box = None

@@ -180,6 +180,23 @@ def _imap_check(config: Config, what: str) -> list[Check]:
     return _then(what, env, probe)
 
 
+def _imap_sent_folder(config: Config) -> Any:
+    """The mailbox's IMAP sent folder (``mailbox.imap.sent_folder``) for the SMTP sender, with the mailbox's own
+    credentials; None unless the mailbox is read over IMAP and that folder is set."""
+    imap = config.mailbox.imap
+    if config.mailbox.transport != "imap" or imap is None or not imap.sent_folder:
+        return None
+    from .imap import ImapSentFolder
+
+    where = {"security": imap.security, "folder": imap.sent_folder}
+    if imap.auth == "xoauth2":
+        tokens = app_tokens(config, "mailbox.imap.auth", "xoauth2")
+        return ImapSentFolder(imap.host, imap.port, imap.username, oauth2_token_provider=tokens.imap_smtp_token,
+                              **where)
+    password = secret(imap.password_env, "mailbox.imap.password_env", "the mailbox password")
+    return ImapSentFolder(imap.host, imap.port, imap.username, password=password, **where)
+
+
 def _smtp_sender(config: Config) -> MailSender:
     from .smtp import SmtpSender
 
@@ -187,14 +204,16 @@ def _smtp_sender(config: Config) -> MailSender:
     if smtp is None:
         raise ConfigError('mail_out.smtp: is required when transport = "smtp" — add a [mail_out.smtp] table '
                           "with host (and username, password_env if the server needs a login)")
+    sent_folder = _imap_sent_folder(config)
     if smtp.auth == "xoauth2":
         tokens = app_tokens(config, "mail_out.smtp.auth", "xoauth2")
         return SmtpSender(smtp.host, smtp.port, smtp.security, username=smtp.username or config.mailbox.address,
-                          oauth2_token_provider=tokens.imap_smtp_token, timeout=smtp.timeout)
+                          oauth2_token_provider=tokens.imap_smtp_token, timeout=smtp.timeout,
+                          sent_folder=sent_folder)
     password = secret(smtp.password_env, "mail_out.smtp.password_env", "the SMTP password") if smtp.username \
         else None
     return SmtpSender(smtp.host, smtp.port, smtp.security, username=smtp.username, password=password,
-                      timeout=smtp.timeout)
+                      timeout=smtp.timeout, sent_folder=sent_folder)
 
 
 def _smtp_check(config: Config, what: str) -> list[Check]:

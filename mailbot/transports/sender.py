@@ -16,6 +16,26 @@ Errors say what the caller should do, not which library raised them:
 - :class:`SendPermanentError` — this mail will never go (5xx for every recipient, message refused): give it up.
 
 Error messages hold the SMTP code and the server's words, never a password, token, subject or body.
+
+**Was it sent already?** A sender may also offer :meth:`SentItemsCheck.already_sent` (an optional capability, not
+part of :class:`MailSender`): given a Message-ID (without ``<>``) it says whether the mailbox's Sent Items hold a
+mail with it — ``True``/``False``, or ``None`` when this sender cannot tell. The deliverer asks only about a mail
+whose last attempt may have reached the server (its deliverer stopped between the claim and the mark, or the
+connection broke mid-send), and marks it sent instead of sending it again when the answer is ``True``. A search
+that failed raises the same errors as ``send`` (temporary, connection, auth): the mail then waits, still in doubt.
+Use :func:`already_sent` to ask any sender.
+
+====================  =====================================================================================
+sender                how it knows
+====================  =====================================================================================
+Graph                 ``mailFolders/sentitems/messages?$filter=internetMessageId eq '<id>'`` (sendMail saves
+                      the copy itself, as part of sending)
+EWS                   FindItem on Sent Items, ``message:InternetMessageId`` (CreateItem SendAndSaveCopy saves
+                      the copy itself)
+SMTP                  ``SEARCH HEADER Message-ID`` in ``mailbox.imap.sent_folder`` over IMAP, where the SMTP
+                      sender APPENDs its copy right after the server's 250 (only when that folder is set)
+Maildir               the Message-ID in the sent folder's own files (a mail is there or it is not)
+====================  =====================================================================================
 """
 
 from __future__ import annotations
@@ -70,6 +90,27 @@ class MailSender(Protocol):
         ...
 
 
+@runtime_checkable
+class SentItemsCheck(Protocol):
+    """The optional capability of a sender that can look in the mailbox's Sent Items (see the module text)."""
+
+    def already_sent(self, message_id: str) -> bool | None:
+        """Whether a mail with ``message_id`` (no ``<>``) is in Sent Items; None when this sender cannot tell."""
+        ...
+
+
+def already_sent(sender: object, message_id: str) -> bool | None:
+    """Ask ``sender`` whether ``message_id`` was sent already: None when it has no way to tell."""
+    if not isinstance(sender, SentItemsCheck):
+        return None
+    return sender.already_sent(message_id)
+
+
+def bare_message_id(message_id: str) -> str:
+    """A Message-ID without the angle brackets and surrounding space (``"<a@b>"`` and ``"a@b"`` → ``"a@b"``)."""
+    return message_id.strip().removeprefix("<").removesuffix(">").strip()
+
+
 __all__ = [
     "MailSender",
     "Refused",
@@ -78,4 +119,7 @@ __all__ = [
     "SendError",
     "SendPermanentError",
     "SendTemporaryError",
+    "SentItemsCheck",
+    "already_sent",
+    "bare_message_id",
 ]

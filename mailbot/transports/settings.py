@@ -35,6 +35,9 @@ class ImapSettings:
     attention_folder: str | None = None
     idle: bool = True
     auth: str = "password"  # or "xoauth2": a token from the [mailbox.graph] app registration (Exchange Online)
+    # with mail_out.transport = "smtp": the folder the SMTP sender files its copies in and searches before sending
+    # again a mail that may have gone out already (SMTP itself files nothing); None: no copies, no search
+    sent_folder: str | None = None
 
     def password(self) -> str | None:
         """The password from the environment variable named in config (read when needed, never stored)."""
@@ -146,6 +149,7 @@ def mailbox_settings(root: Table, base: Path) -> MailboxSettings:
             attention_folder=imap_t.text("attention_folder", None, example="Needs attention"),
             idle=imap_t.boolean("idle", True),
             auth=imap_t.text("auth", "password", example="xoauth2", choices=AUTH),
+            sent_folder=imap_t.text("sent_folder", None, example="Sent"),
         )
         imap_t.finish()
     elif transport == "imap":

@@ -24,6 +24,22 @@ some recipients refused, others accepted               sent; ``send`` returns th
 
 A refused STARTTLS never falls back to plain text. Messages carry the code and the server's words, never the
 password or token.
+
+**Sent folder** (``mailbox.imap.sent_folder``: ``sent_folder`` here, an
+:class:`~mailbot.transports.imap.ImapSentFolder`). SMTP files no copy of what it sends, so with a sent folder the
+sender does it, in this order::
+
+    MAIL FROM, RCPT TO, DATA ... "."   →  250 (the server has the mail)
+    IMAP APPEND of the same bytes to the sent folder (\\Seen)
+    return                             →  the deliverer commits "sent" at once
+
+and :meth:`SmtpSender.already_sent` searches that folder (``SEARCH HEADER Message-ID``). The IMAP connection is
+opened with the SMTP one (:meth:`SmtpSender.open`), so after the 250 only the APPEND itself runs. What a crash
+leaves: before the "." — nothing sent, nothing filed: sent again, correctly; after the APPEND — found, not sent
+again; between the "." and the end of the APPEND — sent but not filed: sent again, a duplicate (that window is the
+server taking the mail in, its reply and one APPEND). A failed APPEND is logged (WARNING) and the mail still
+counts as sent: the copy is only evidence for a later check. Without a sent folder :meth:`already_sent` answers
+None ("cannot tell").
 """
 
 from __future__ import annotations
@@ -37,7 +53,7 @@ from email.message import EmailMessage
 from email.policy import SMTP as SMTP_POLICY
 from email.utils import parseaddr
 from types import TracebackType
-from typing import Self
+from typing import Protocol, Self
 
 from .sender import (
     Refused,
@@ -48,6 +64,7 @@ from .sender import (
     SendTemporaryError,
 )
 from .settings import SECURITY
+from .source import TransportAuthError, TransportConnectionError, TransportError
 
 log = logging.getLogger(__name__)
 
@@ -78,6 +95,18 @@ def classify(code: int, text: str, what: str) -> SendError:
     return SendTemporaryError(message, code=code)  # nonsense code: better try again than lose the mail
 
 
+class SentFolder(Protocol):
+    """Where the SMTP sender files its copies (:class:`mailbot.transports.imap.ImapSentFolder`)."""
+
+    def open(self) -> None: ...
+
+    def append(self, raw: bytes) -> None: ...
+
+    def contains(self, message_id: str) -> bool: ...
+
+    def close(self) -> None: ...
+
+
 def xoauth2_string(username: str, token: str) -> str:
     """The XOAUTH2 initial response before base64 (smtplib encodes it)."""
     return f"user={username}\x01auth=Bearer {token}\x01\x01"
@@ -99,6 +128,7 @@ class SmtpSender:
         ssl_context: ssl.SSLContext | None = None,
         *,
         local_hostname: str | None = None,
+        sent_folder: SentFolder | None = None,
     ) -> None:
         if security not in SECURITIES:
             raise ValueError(f"security must be one of {', '.join(SECURITIES)}, got {security!r}")
@@ -113,6 +143,7 @@ class SmtpSender:
         self.timeout = timeout
         self.ssl_context = ssl_context
         self.local_hostname = local_hostname
+        self.sent_folder = sent_folder
         self._smtp: smtplib.SMTP | None = None
 
     # ---- connection ------------------------------------------------------------------------------------
@@ -146,6 +177,12 @@ class SmtpSender:
             raise
         self._smtp = smtp
         log.debug("smtp connected host=%s port=%s security=%s", self.host, self.port, self.security)
+        if self.sent_folder is not None:
+            try:  # now, so that after a 250 only the APPEND itself runs
+                self.sent_folder.open()
+            except TransportError as exc:
+                log.warning("smtp sent folder cannot be opened; mail is sent without a copy to look for later: %s",
+                            exc)
 
     def _connect(self) -> smtplib.SMTP:
         if self.security == "tls":
@@ -208,6 +245,9 @@ class SmtpSender:
         smtp, self._smtp = self._smtp, None
         if smtp is not None:
             _quietly_close(smtp)
+        if self.sent_folder is not None:
+            with contextlib.suppress(Exception):
+                self.sent_folder.close()
 
     def __enter__(self) -> Self:
         self.open()
@@ -229,6 +269,7 @@ class SmtpSender:
         raw = msg.as_bytes(policy=SMTP_POLICY)
         try:
             refused = smtp.sendmail(sender, list(recipients), raw)
+            self._file_copy(raw)  # the server said 250: file the copy before anything else (see the module text)
         except smtplib.SMTPRecipientsRefused as exc:  # nobody accepted
             codes = {rcpt: (code, _text(text)) for rcpt, (code, text) in exc.recipients.items()}
             raise self._all_refused(codes) from None
@@ -254,6 +295,28 @@ class SmtpSender:
                 self.close()
         return {rcpt: (code, _text(text)) for rcpt, (code, text) in refused.items()}
 
+    def _file_copy(self, raw: bytes) -> None:
+        if self.sent_folder is None:
+            return
+        try:
+            self.sent_folder.append(raw)
+        except Exception as exc:  # the mail is sent whatever happens here
+            log.warning("smtp mail sent, but its copy could not be saved to the sent folder (a crash before it is "
+                        "recorded would send it again): %s: %s", type(exc).__name__, exc)
+
+    def already_sent(self, message_id: str) -> bool | None:
+        """Whether the sent folder holds a mail with ``message_id``; None without a sent folder."""
+        if self.sent_folder is None:
+            return None
+        try:
+            return self.sent_folder.contains(message_id)
+        except TransportAuthError as exc:
+            raise SendAuthError(f"sent folder: {exc}") from None
+        except TransportConnectionError as exc:
+            raise SendConnectionError(f"sent folder: {exc}") from None
+        except TransportError as exc:
+            raise SendTemporaryError(f"sent folder: {exc}") from None
+
     @staticmethod
     def _all_refused(codes: dict[str, tuple[int, str]]) -> SendError:
         summary = "; ".join(f"{code} {text}".strip() for code, text in dict.fromkeys(codes.values()))
@@ -276,4 +339,4 @@ def _quietly_close(smtp: smtplib.SMTP) -> None:
         smtp.close()
 
 
-__all__ = ["SECURITIES", "SmtpSender", "classify", "xoauth2_string"]
+__all__ = ["SECURITIES", "SentFolder", "SmtpSender", "classify", "xoauth2_string"]

@@ -12,12 +12,18 @@ folder).
 Logins: HTTP Basic as ``USER``/``password`` (the default), or, with ``bearer="<token>"``, only
 ``Authorization: Bearer <token>`` (Hybrid Modern Authentication; change ``bearer`` to make the server refuse a
 token, as it does once the token has expired).
+
+CreateItem with ``MessageDisposition="SendAndSaveCopy"`` saves the sent MIME as an item in the folder named by
+``SavedItemFolderId`` (Sent Items), as Exchange does, unless ``save_copies`` is False. FindItem answers one kind of
+restriction: ``IsEqualTo`` on ``message:InternetMessageId`` (what ``folder.filter(message_id=...)`` sends), with
+the Message-ID of each item's MIME; anything else is ``ErrorInvalidRestriction``.
 """
 
 from __future__ import annotations
 
 import base64
 import io
+import re
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
 from types import SimpleNamespace
@@ -39,6 +45,12 @@ USER = "EXAMPLE\\svc-iro-mailbot"
 PASSWORD = "S3cret-Pa55word!"
 STATE_PREFIX = "H4sIAAAAAAAEAO29B2AcSZYlJi9tynt/SvVK1+B0EL0gCIBg8ebQ"  # real sync states are gzip+base64 blobs
 NS = {"s": P.SOAPNS, "m": P.MNS, "t": P.TNS}
+
+
+def internet_message_id(mime: bytes) -> str:
+    """The Message-ID header of ``mime`` (with its ``<>``), as Exchange stores it in InternetMessageId."""
+    match = re.search(rb"^Message-I[Dd]:[ \t]*(?:\r?\n[ \t]+)?(<[^>\r\n]+>)", mime, re.MULTILINE | re.IGNORECASE)
+    return match.group(1).decode() if match else ""
 
 
 def b64id(kind: str, n: int) -> str:
@@ -75,6 +87,7 @@ class FakeExchange:
     mailbox_error: tuple[str, str] | None = None
     sent: list[ET.Element] = field(default_factory=list)
     max_changes: int | None = None
+    save_copies: bool = True  # SendAndSaveCopy files the sent mail in SavedItemFolderId
     http_headers: list[dict[str, str]] = field(default_factory=list)
     soap_headers: list[ET.Element | None] = field(default_factory=list)
     _n: int = 0
@@ -219,7 +232,26 @@ class FakeExchange:
 
     def _CreateItem(self, payload: ET.Element) -> bytes:
         self.sent.append(payload)
+        saved_in = payload.find("m:SavedItemFolderId", NS)
+        mime = payload.find("m:Items/t:Message/t:MimeContent", NS)
+        if (self.save_copies and payload.get("MessageDisposition") == "SendAndSaveCopy" and saved_in is not None
+                and mime is not None):
+            self.deliver(base64.b64decode(mime.text or ""), self._fid(saved_in[0])).is_read = True
         return P.create_item_sent()
+
+    def _FindItem(self, payload: ET.Element) -> bytes:
+        folders = [self._fid(e) for e in payload.find("m:ParentFolderIds", NS)]
+        equal = payload.find("m:Restriction/t:IsEqualTo", NS)
+        field = equal.find("t:FieldURI", NS) if equal is not None else None
+        constant = equal.find("t:FieldURIOrConstant/t:Constant", NS) if equal is not None else None
+        if field is None or field.get("FieldURI") != "message:InternetMessageId" or constant is None:
+            return P.find_item_error("ErrorInvalidRestriction", "The restriction or sort order is too complex.")
+        wanted = constant.get("Value") or ""
+        found = [(i.id, i.changekey) for i in self.items.values()
+                 if i.folder in folders and internet_message_id(i.mime) == wanted]
+        view = payload.find("m:IndexedPageItemView", NS)
+        size = int(view.get("MaxEntriesReturned") or len(found)) if view is not None else len(found)
+        return P.find_item(found[:size], total=len(found))
 
 
 def adapter_for(fake: FakeExchange) -> type[requests.adapters.HTTPAdapter]:
@@ -280,6 +312,7 @@ __all__ = [
     "adapter_for",
     "b64id",
     "close_connections",
+    "internet_message_id",
     "record_sleeps",
     "serve",
     "settings",

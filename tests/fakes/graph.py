@@ -21,8 +21,12 @@ What it answers (the URLs and parameters :mod:`mailbot.transports.graph` uses; s
 - ``GET /users/{user}/messages/{id}/$value`` — the MIME (404 ``ErrorItemNotFound`` once moved).
 - ``PATCH /users/{user}/messages/{id}`` — ``isRead`` / ``flag``; an "updated" change.
 - ``POST /users/{user}/messages/{id}/move`` — a new id in the target folder ("removed" here, "created" there).
+- ``GET /users/{user}/mailFolders/{folder}/messages?$filter=internetMessageId eq '<...>'`` (with ``$select``,
+  ``$top``) — the messages of that folder with that Internet Message-ID, as a collection; any other ``$filter``
+  is answered 400 ``ErrorInvalidUrlQueryFilter``.
 - ``POST /users/{user}/sendMail`` with base64 MIME (``Content-Type: text/plain``) — 202; the MIME is kept in
-  ``sent`` and a copy saved to Sent Items.
+  ``sent`` and a copy saved to Sent Items with the MIME's Message-ID as its ``internetMessageId`` (as Exchange
+  does), unless ``save_to_sent_items`` is False (a mailbox where the copy never appears).
 
 :meth:`FakeGraph.force_resync` makes a delta call answer 410 ``SyncStateNotFound`` (an expired delta token).
 Requests without a bearer token get 401.
@@ -113,6 +117,7 @@ class FakeGraph:
         self.messages: dict[str, GraphMessage] = {}
         self.sent: list[bytes] = []  # the MIME of each mail sent, oldest first
         self.calls: list[tuple[str, str]] = []  # (method, path below the mailbox, or the whole path)
+        self.save_to_sent_items = True
         self._resync_after: int | None = None  # delta calls still answered before a 410
         self.resyncs = 0  # 410s served
         self._n = 0
@@ -193,6 +198,8 @@ class FakeGraph:
                 return self._folders(method, folder.id, params.get("$filter"), request)
             if parts[2:] == ["messages", "delta"] and method == "GET":
                 return self._delta(folder, request)
+            if parts[2:] == ["messages"] and method == "GET":
+                return self._list_messages(folder, request)
         return p.error_response(400, "BadRequest", f"Unsupported request {method} {rest}")
 
     # ---- folders ----------------------------------------------------------------------------------------
@@ -276,6 +283,28 @@ class FakeGraph:
         return httpx.Response(200, json=p.delta_page(entries, delta_link=link))
 
     # ---- messages ---------------------------------------------------------------------------------------
+    def _list_messages(self, folder: Folder, request: httpx.Request) -> httpx.Response:
+        """``GET mailFolders/{id}/messages``: only ``$filter=internetMessageId eq '...'`` is understood."""
+        params = request.url.params
+        found = self.in_folder(folder.id)
+        filter_ = params.get("$filter")
+        if filter_ is not None:
+            match = re.fullmatch(r"internetMessageId eq '((?:[^']|'')*)'", filter_)
+            if match is None:
+                return p.error_response(400, "ErrorInvalidUrlQueryFilter", "The query filter is not supported.")
+            wanted = match.group(1).replace("''", "'")
+            found = [m for m in found if m.internet_message_id == wanted]
+        top = int(params.get("$top", "10"))
+        select = [f for f in params.get("$select", "").split(",") if f]
+        values = []
+        for msg in found[:top]:
+            resource = msg.resource()
+            if select:
+                resource = {k: v for k, v in resource.items() if k in select or k.startswith("@odata")}
+            values.append(resource)
+        context = f"{self.graph}/$metadata#users('{self.user}')/mailFolders('{folder.id}')/messages"
+        return httpx.Response(200, json={"@odata.context": context, "value": values})
+
     def _message(self, method: str, mid: str, rest: list[str], request: httpx.Request) -> httpx.Response:
         msg = self.messages.get(mid)
         if msg is None:
@@ -312,6 +341,8 @@ class FakeGraph:
             return p.error_response(400, "ErrorMimeContentInvalidBase64String", "Invalid base64 string for MIME "
                                     "content.")
         self.sent.append(mime)
+        if not self.save_to_sent_items:
+            return httpx.Response(202)
         saved = GraphMessage(self._next_id("M"), mime, self.sentitems, RECEIVED_FROM, _internet_message_id(mime),
                              is_read=True)
         self.messages[saved.id] = saved

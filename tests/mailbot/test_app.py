@@ -134,3 +134,77 @@ def test_exchange_online_imap_and_smtp_take_xoauth2_tokens_from_the_app_registra
     sender = open_sender(config)
     assert isinstance(sender, SmtpSender)
     assert (sender.host, sender.port, sender.security) == ("smtp.office365.com", 587, "starttls")
+
+
+# ---- the purge in the local mail folders (see also tests/store/test_purge_everywhere.py) ----------------------
+
+
+def _loose_mail(subject: str, when: datetime, message_id: str | None) -> bytes:
+    """A mail from the IRO that opens nothing and matches nothing: kept for attention, raw."""
+    from email.message import EmailMessage
+    from email.utils import format_datetime
+
+    msg = EmailMessage()
+    msg["From"], msg["To"], msg["Subject"], msg["Date"] = IRO, BOT, subject, format_datetime(when)
+    if message_id is not None:
+        msg["Message-ID"] = message_id
+    msg.set_content("Could someone look at the plan for Alex Brown, please?\n")
+    return msg.as_bytes()
+
+
+def _mail_texts(folder: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(folder)): p.read_bytes() for p in folder.rglob("*")
+            if p.is_file() and p.parent.name in ("new", "cur")}
+
+
+def test_purge_removes_unmatched_mail_from_the_attention_folder_with_or_without_a_message_id(
+        tmp_path: Path, clock: Clock) -> None:
+    service = App(make_config(tmp_path), clock=clock)
+    source = service.source
+    source.drop(outlook_escalation(Thread(SUBJECT), subject=SUBJECT, when=clock.now))  # type: ignore[attr-defined]
+    source.drop(_loose_mail("Query about Alex Brown", clock.now, None))  # type: ignore[attr-defined]
+    source.drop(_loose_mail("Question about Alex Brown", clock.now, "<loose-1@example.test>"))  # type: ignore[attr-defined]
+    assert sorted(r.outcome for r in service.poll_once()) == ["opened", "unmatched", "unmatched"]
+    inbox = tmp_path / "in"
+    assert len([k for k in _mail_texts(inbox) if k.startswith(".attention")]) == 2
+    with service.store.unit_of_work() as uow:
+        assert any(m.identity.startswith("fingerprint:") for m in uow.messages.attention())
+    before = _mail_texts(inbox)
+
+    clock.advance(days=91)  # past store.unmatched_retention_days (90); the open record stays
+    dry = service.purge(dry_run=True)
+    assert (dry.unmatched_messages, dry.inbox_files, dry.sent_files, dry.escalations) == (2, 2, 0, 0)
+    assert _mail_texts(inbox) == before
+
+    report = service.purge()
+    assert report == dry
+    after = _mail_texts(inbox)
+    assert [k for k in after if k.startswith(".attention")] == []
+    assert len(after) == 1 and b"Jane Doe" in next(iter(after.values()))  # the open record's mail stays
+    assert not any(b"Alex Brown" in raw for raw in after.values())
+    with service.store.unit_of_work() as uow:
+        assert uow.messages.attention() == []
+        assert uow.escalations.get("ESC-0001") is not None
+    service.close()
+
+
+def test_purge_says_the_council_mail_system_keeps_its_own_copies(tmp_path: Path, clock: Clock) -> None:
+    config = parse_config({
+        "council": {"name": "Example Council", "domains": ["example.test"]},
+        "security": TRIAL_SECURITY,
+        "mailbox": {"transport": "imap", "address": BOT,
+                    "imap": {"host": "imap.example.test", "username": BOT, "password_env": "UNSET_FOR_THIS_TEST"}},
+        "mail_out": {"transport": "smtp", "smtp": {"host": "smtp.example.test"}},
+        "store": {"url": "sqlite:///bot.db"},
+    }, source="test", base=tmp_path)
+    service = App(config, clock=clock)
+    report = service.purge()
+    assert report.files == 0 and report.total == 0
+    assert report.elsewhere == (
+        "the mailbox is read over imap: the council's mail system keeps its copies of the purged mails under its "
+        "own retention",
+        "mail is sent over smtp: copies in Sent Items and in the recipients' mailboxes are kept under the council's "
+        "mail system's own retention",
+    )
+    assert service._source is None and service._sender is None  # no server was asked for anything
+    service.close()

@@ -1,9 +1,9 @@
 """EWS SOAP response bodies shaped as Microsoft documents them (Exchange Server 2019 CU, schema V2017_07_11).
 
 References (learn.microsoft.com, "EWS reference for Exchange"): SyncFolderItems operation, GetItem operation
-(MimeContent), CreateItem operation (email message), MoveItem operation, UpdateItem operation, GetFolder operation,
-FindFolder operation, CreateFolder operation, and "EWS throttling in Exchange" (ErrorServerBusy with
-BackOffMilliseconds in the SOAP fault detail).
+(MimeContent), CreateItem operation (email message), MoveItem operation, UpdateItem operation, FindItem operation,
+GetFolder operation, FindFolder operation, CreateFolder operation, and "EWS throttling in Exchange" (ErrorServerBusy
+with BackOffMilliseconds in the SOAP fault detail).
 """
 
 from __future__ import annotations
@@ -109,6 +109,26 @@ def get_item_message(item: str, changekey: str, mime: bytes) -> str:
 
 def item_not_found(operation: str) -> str:
     return error(operation, "ErrorItemNotFound", "The specified object was not found in the store.")
+
+
+# ---- FindItem ----------------------------------------------------------------------------------------------------
+
+
+def find_item(items: list[tuple[str, str]], *, total: int | None = None) -> bytes:
+    """FindItem with an IdOnly shape: the ids of the items found (``total``: TotalItemsInView, if more matched
+    than the page holds)."""
+    count = len(items) if total is None else total
+    body = (
+        f'<m:RootFolder IndexedPagingOffset="{len(items)}" TotalItemsInView="{count}" '
+        f'IncludesLastItemInRange="{str(len(items) >= count).lower()}"><t:Items>'
+        + "".join(f"<t:Message>{item_id(i, c)}</t:Message>" for i, c in items)
+        + "</t:Items></m:RootFolder>"
+    )
+    return envelope("FindItem", success("FindItem", body))
+
+
+def find_item_error(code: str, text: str) -> bytes:
+    return envelope("FindItem", error("FindItem", code, text))
 
 
 # ---- CreateItem / MoveItem / UpdateItem -------------------------------------------------------------------------
