@@ -48,6 +48,13 @@ class IngestResult:
     def needs_attention(self) -> bool:
         return self.outcome in ("attention", "unmatched", "refused")
 
+    @property
+    def settle_as(self) -> str:
+        """Where the mail goes at the source: ``attention`` or ``processed`` (a duplicate goes where the first
+        reading of it went — it may be a mail recorded just before a crash, never moved)."""
+        kept_for_attention = self.outcome == "duplicate" and self.reason == "kept for attention"
+        return "attention" if self.needs_attention or kept_for_attention else "processed"
+
 
 class Ingestor:
     """Records mails into the store and applies what they mean."""
@@ -116,8 +123,10 @@ class Ingestor:
                 source_ref: str) -> IngestResult:
         identity = reading.mail.identity
         applier = self.applier
-        if uow.messages.get_by_identity(identity) is not None:
-            return IngestResult(identity, reading.kind, "duplicate")
+        known = uow.messages.get_by_identity(identity)
+        if known is not None:
+            return IngestResult(identity, reading.kind, "duplicate",
+                                reason="kept for attention" if known.state == "attention" else "")
         if reading.unreadable:
             self._record(uow, reading, raw, None, source_key, source_ref, state="attention",
                          reason="the mail could not be read: " + ("; ".join(reading.mail.defects) or "no headers"))
@@ -218,7 +227,7 @@ class Ingestor:
             result = self.ingest(fetched.raw, source_key=source.key, source_ref=fetched.ref, cursor=fetched.cursor)
             results.append(result)
             try:
-                source.settle(fetched.ref, "attention" if result.needs_attention else "processed")
+                source.settle(fetched.ref, result.settle_as)
             except Exception as exc:  # settling is a courtesy; the mail is already safe in the store
                 log.warning("could not settle %s at the source: %s", fetched.ref, type(exc).__name__)
         return results

@@ -231,6 +231,7 @@ class ImapSource(_ImapLogin):
         self._watermark: tuple[int, int] | None = None
         self._known_folders: set[str] = set()
         self._failures = 0
+        self._leftovers_checked = False
 
     def __repr__(self) -> str:
         return f"ImapSource({self.key!r}, security={self.security!r})"
@@ -249,10 +250,13 @@ class ImapSource(_ImapLogin):
         return self._validity
 
     def _ready(self) -> tuple[IMAPClient, int]:
-        """A logged-in client with the folder selected (reselected, so UIDVALIDITY is fresh)."""
+        """A logged-in client with the folder selected (reselected, so UIDVALIDITY is fresh). A good connection
+        resets the reconnect back-off, however it was made."""
         if self._client is None:
             self._client = self._connect()
-        return self._client, self._select(self._client)
+        validity = self._select(self._client)
+        self._failures = 0
+        return self._client, validity
 
     def _ready_retry(self) -> tuple[IMAPClient, int]:
         """As :meth:`_ready`, reconnecting once if the open connection turns out to be broken."""
@@ -299,13 +303,14 @@ class ImapSource(_ImapLogin):
         de-duplicates by Message-ID). Bodies are fetched with BODY.PEEK[], so nothing is marked as read.
         """
         client, validity = self._ready_retry()
+        given = parse_cursor(cursor)
         try:
-            uids = self._uids_after(client, validity, parse_cursor(cursor))
+            uids = self._uids_after(client, validity, given)
+            leftovers = self._leftovers(client, validity, given)
         except _CONNECTION_ERRORS as exc:
             self._drop()
             raise TransportConnectionError(f"lost {self._where()} while searching: {_reason(exc)}") from None
-        uids = uids[: max(limit, 0)]
-        given = parse_cursor(cursor)
+        uids = (leftovers + uids)[: max(limit, 0)]
         self._watermark = (validity, given[1] if given and given[0] == validity else 0)
         log.log(logging.INFO if uids else logging.DEBUG, "imap fetch folder=%s uidvalidity=%d count=%d",
                 self.folder, validity, len(uids))
@@ -328,12 +333,38 @@ class ImapSource(_ImapLogin):
                     log.debug("imap uid=%d vanished before it could be fetched", uid)
                     continue
                 log.debug("imap fetched uid=%d size=%d", uid, len(item[b"BODY[]"]))
-                self._watermark = (validity, uid)
+                left_over = given is not None and given[0] == validity and uid <= given[1]
+                if not left_over:
+                    self._watermark = (validity, uid)
                 yield FetchedMail(
                     raw=bytes(item[b"BODY[]"]),
                     ref=f"{self.folder}/{validity}/{uid}",
-                    cursor=f"{validity}:{uid}",
+                    # a mail left over from before the cursor leaves the cursor where it is
+                    cursor=f"{validity}:{given[1] if left_over and given else uid}",
                 )
+
+    def _leftovers(self, client: IMAPClient, validity: int, cursor: tuple[int, int] | None) -> list[int]:
+        """On the first fetch of this source: mails at or before the cursor that were never settled — recorded,
+        then the service died before it moved or flagged them. They are handed out again (the service knows them
+        and settles them). Without a processed folder, settled mail is marked read, so the unread ones are left
+        over; with one, settled mail is moved out, so everything left is (flagged mail too, when attention has no
+        folder of its own)."""
+        first, self._leftovers_checked = not self._leftovers_checked, True
+        if not first or cursor is None or cursor[0] != validity or cursor[1] < 1:
+            return []
+        if self.processed_folder is None:
+            criteria: list[str] = ["UNSEEN"]
+        else:
+            criteria = ["ALL"] if self.attention_folder is not None else ["NOT", "FLAGGED"]
+        try:
+            found = client.search(["UID", f"1:{cursor[1]}", *criteria])
+        except IMAPClientError as exc:
+            raise TransportProtocolError(f"{self._where()} refused to search: {_reason(exc)}") from None
+        left = sorted(uid for uid in found if uid <= cursor[1])
+        if left:
+            log.warning("imap folder=%s %d mail(s) recorded before a stop were never settled; settling them now",
+                        self.folder, len(left))
+        return left
 
     def _uids_after(self, client: IMAPClient, validity: int, cursor: tuple[int, int] | None) -> list[int]:
         try:

@@ -393,6 +393,40 @@ def test_reconnect_backs_off_while_the_server_is_down(
     assert subjects(list(source.fetch(None))) == ["back"]
 
 
+def test_a_good_connection_resets_the_back_off(private: DovecotServer, make_source: SourceFactory,
+                                                naps: Naps) -> None:
+    user = "box@example.test"
+    source = make_source(user, server=private, max_backoff=60)
+    list(source.fetch(None))
+    private._kill()
+    for _ in range(3):
+        assert source.wait(0) is True
+    assert naps.calls == [1, 2, 4]
+    private.restart()
+    list(source.fetch(None))  # reconnected by a fetch, not by wait
+    private._kill()
+    assert source.wait(0) is True
+    assert naps.calls == [1, 2, 4, 1]  # a brief outage after a long one costs a second, not a minute
+    private.restart()
+
+
+def test_mail_recorded_but_never_settled_is_handed_out_again_on_the_next_start(
+    dovecot: DovecotServer, mailbox_user: str, make_source: SourceFactory
+) -> None:
+    for n in range(3):
+        dovecot.append(mailbox_user, make_mail(f"m {n}"))
+    before = make_source(mailbox_user, processed_folder="Processed")
+    first = list(before.fetch(None))
+    before.settle(first[0].ref, "processed")  # the service recorded all three, settled one, and was killed
+    restarted = make_source(mailbox_user, processed_folder="Processed")
+    again = list(restarted.fetch(first[-1].cursor))
+    assert subjects(again) == ["m 1", "m 2"]
+    assert {m.cursor for m in again} == {first[-1].cursor}  # the cursor never goes back
+    assert list(restarted.fetch(first[-1].cursor)) == []  # looked for once, at the start
+    dovecot.append(mailbox_user, make_mail("new"))
+    assert subjects(list(restarted.fetch(first[-1].cursor))) == ["new"]
+
+
 # ---- errors in plain words -------------------------------------------------------------------------------
 
 
