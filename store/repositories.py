@@ -428,6 +428,13 @@ class OutboxRepository:
         else:
             mail.next_attempt_at = retry_at
 
+    def note_waiting(self, ids: Sequence[int], reason: str) -> None:
+        """Say why pending rows wait (the mail server cannot be reached, say), without counting an attempt."""
+        if ids:
+            self.session.execute(update(OutboxMail).where(OutboxMail.id.in_(list(ids)),
+                                                          OutboxMail.status == "pending")
+                                 .values(last_error=reason[:500]))
+
     def mark_refused(self, mail: OutboxMail, reason: str) -> None:
         """Never to be sent (e.g. a recipient outside the configured domains)."""
         mail.status = "refused"

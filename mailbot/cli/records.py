@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import json
+from datetime import datetime
 
 import click
+
+from rules.calendar import LONDON
 
 from .support import app_of, config_of, fail, friendly, safe_url
 from .views import escalation_detail, escalation_summary, render_detail
@@ -65,10 +68,23 @@ def outbox_cmd(ctx: click.Context, statuses: tuple[str, ...], as_json: bool) -> 
     if as_json:
         click.echo(json.dumps(rows, indent=2))
         return
+    now = app_of(ctx).clock()
     for r in rows:
-        why = f" — {r['last_error']}" if r["last_error"] else ""
-        click.echo(f"{r['status']:<8} {r['kind']:<14} tries {r['attempts']:<2} {r['key']}{why}")
+        why = _why(r, now)
+        click.echo(f"{r['status']:<8} {r['kind']:<14} tries {r['attempts']:<2} {r['key']}{' — ' + why if why else ''}")
     click.echo(f"{len(rows)} mail(s) {'/'.join(wanted)}")
+
+
+def _why(row: dict[str, object], now: datetime) -> str:
+    """Why a mail of the bot's is where it is, in words: what went wrong, and when it is tried again."""
+    error = str(row["last_error"] or "")
+    if row["status"] != "pending":
+        return error
+    retry = row["next_attempt_at"]
+    if isinstance(retry, str) and datetime.fromisoformat(retry) > now:
+        when = datetime.fromisoformat(retry).astimezone(LONDON)
+        return f"next try {when:%d %b %H:%M}" + (f" after: {error}" if error else "")
+    return error or "due now: the next send (every minute in the service, or `mailbot send`) takes it"
 
 
 @click.command("purge")

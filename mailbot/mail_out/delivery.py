@@ -243,6 +243,9 @@ class Deliverer:
         except SendError as exc:
             report.server_error, report.server_detail = type(exc).__name__, str(exc)
             self._log_server_error(exc, "cannot open the sender", len(deliverable))
+            with self.store.unit_of_work() as uow:  # `mailbot outbox` says why they wait
+                uow.outbox.note_waiting(deliverable, f"waiting for the mail server: {type(exc).__name__}: {exc}")
+                uow.commit()
             return report
         try:
             for row_id in deliverable:

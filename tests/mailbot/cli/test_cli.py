@@ -234,7 +234,10 @@ def test_outbox_lists_what_waits_and_what_was_refused(local: Path) -> None:
     run("--now", "2026-11-24T10:00", "poll", "--once")
     code, out, _ = run("outbox")
     assert code == 0
-    assert out.splitlines() == ["pending  acknowledgement tries 0  ESC-0001.ack", "1 mail(s) pending/failed/refused"]
+    assert out.splitlines() == [
+        "pending  acknowledgement tries 0  ESC-0001.ack — due now: the next send (every minute in the service, or "
+        "`mailbot send`) takes it",
+        "1 mail(s) pending/failed/refused"]
     run("--now", "2026-11-27T10:00", "tick", "--dry-run")  # changes nothing
     assert run("outbox")[1] == out
     run("--now", "2026-11-27T10:00", "tick")  # two working days before the due date: the reminder

@@ -291,6 +291,8 @@ def test_sender_that_cannot_open_claims_nothing(store: Store, config: Config, cl
     assert report.server_detail == "535 5.7.8 bad credentials"
     waiting = row(store, "a")
     assert waiting.status == "pending" and waiting.attempts == 0 and waiting.next_attempt_at is None
+    # `mailbot outbox` can say why it waits
+    assert waiting.last_error == "waiting for the mail server: SendAuthError: 535 5.7.8 bad credentials"
 
 
 def test_connection_lost_mid_batch_stops_the_batch(store: Store, config: Config, clock: Clock) -> None:
