@@ -5,7 +5,8 @@ Pure: no I/O, no clock reads. Two readers, both of which never raise:
 :func:`read_command` reads an IRO's (or QA manager's) instruction. A command must stand at the **top** of
 the new text: the first non-empty line, after at most two greeting lines ("Hi all,", "Dear Mark,",
 "Thanks,"); a greeting may also open the command line itself ("Thanks, this is resolved"). Any case,
-optional markup (``*Resolved*``, ``/escalate``, ``#resolved``), optional punctuation. Actions::
+optional markup (``*Resolved*``, ``/escalate``, ``#resolved``), optional punctuation; any run of whitespace
+(U+2003 EM SPACE, U+3000 IDEOGRAPHIC SPACE, a no-break space, ...) reads as one space. Actions::
 
     resolved   Resolved | Resolved – plan signed off | This is resolved | Issue resolved
                | I am satisfied this is now resolved | Close – resolved
@@ -87,6 +88,10 @@ class ReplyIntent:
 
 
 # -- shared vocabulary ------------------------------------------------------------------------------------
+# Mail is untrusted, so every pattern must run in time linear in its input. Lines are collapsed (one space per
+# run of whitespace) before any pattern reads them, and where two quantifiers could still share a run of spaces
+# ("\s*-?\s*", "\s+(?:is)?\s*") the first takes it whole ("\s*+", "\s++"): possessive, so the engine never
+# tries the n^2 (or n^3) ways of splitting a run between them. Nothing that could follow needs a space back.
 
 _I = re.IGNORECASE
 _NUMBER_ALT = "|".join(sorted(NUMBER_WORDS, key=len, reverse=True))
@@ -99,14 +104,14 @@ _WEEKDAY_ALT = "|".join(sorted(_WEEKDAY_NAMES, key=len, reverse=True))
 # A weekday standing alone: not followed by a day number or a month (those are dates, read by parsers.dates).
 _WEEKDAY_ONLY = re.compile(
     rf"(?P<qual>this\s+|next\s+|on\s+|coming\s+|this\s+coming\s+)?(?P<wd>{_WEEKDAY_ALT})\b\.?"
-    r"(?!\s*,?\s*(?:the\s+)?\d)",
+    r"(?!\s*+,?\s*+(?:the\s++)?\d)",
     _I,
 )
 _COUNT = (
-    r"(?:(?P<pre>another|a\s+further|further|an?\s+additional|additional|an?\s+extra|extra)\s+)?"
-    rf"(?P<n>\d{{1,4}}|{_NUMBER_ALT}|an?|one)?\s*-?\s*"
-    r"(?:(?P<more>more|further|additional|extra)\s+)?"
-    r"(?P<unit>(?P<cal>calendar\s+days?)|(?:working|work|business|wkg)\s*-?\s*days?|wds?|w/d|workdays?"
+    r"(?:(?P<pre>another|a\s+further|further|an?\s+additional|additional|an?\s+extra|extra)\s++)?"
+    rf"(?P<n>\d{{1,4}}|{_NUMBER_ALT}|an?|one)?\s*+-?\s*+"
+    r"(?:(?P<more>more|further|additional|extra)\s++)?"
+    r"(?P<unit>(?P<cal>calendar\s+days?)|(?:working|work|business|wkg)\s*+-?\s*+days?|wds?|w/d|workdays?"
     r"|days?|weeks?|wks?|fortnights?)(?![\w])"
 )
 _COUNT_RE = re.compile(_COUNT, _I)
@@ -126,6 +131,9 @@ _LEADING_FILLER = re.compile(
     r"^(?:(?:please|thanks|thank\s+you|many\s+thanks|asap|now(?=\s*(?:$|[,.;:!–—-]|please)))\b[\s:;,.!–—-]*)+", _I
 )
 _SEPARATORS = " \t:;,.!–—-"
+_SPACE_RUN = re.compile(r"\s+")
+_MARKUP = re.compile(r"[*_~`]+")
+_LINE_OPENER = re.compile(r"^[\s#/>•·+\[(\"'-]+")
 # A clause of the command line that is conditional, hypothetical, negated or a question is not a command.
 _HEDGE_WORDS = (
     r"(?:if|unless|when|whenever|once|should|would|could|might|whether|otherwise|pending|hopefully|maybe|perhaps"
@@ -141,7 +149,7 @@ _CONNECTIVE = re.compile(
     _I,
 )
 _CLAUSE_END = re.compile(r"\.(?!\d)|[;!\n–—]|\s-\s|:(?:\s|$)")
-_HARD_START = re.compile(r"\s*(?:\.(?!\d)|[;:!–—]|-)")
+_HARD_START = re.compile(r"\s*+(?:\.(?!\d)|[;:!–—]|-)")
 
 
 # -- command heads ----------------------------------------------------------------------------------------
@@ -205,7 +213,7 @@ _HEADS: tuple[tuple[str, re.Pattern[str], bool], ...] = tuple(
         # escalate (the level / role after it is read by _escalate_tail)
         (
             "escalate",
-            rf"(?:not\s+(?:yet\s+)?resolved(?:\s+yet)?\s*[,.:;!–—-]*\s*(?:(?:so|therefore|and)\s+)?)?{_PLEASE}{_I_NOW}"
+            rf"(?:not\s+(?:yet\s+)?resolved(?:\s+yet)?\s*+[,.:;!–—-]*+\s*+(?:(?:so|therefore|and)\s+)?)?{_PLEASE}{_I_NOW}"
             rf"(?:escalate|escalating)(?:\s+(?:this\s+{_OBJECT}|the\s+{_OBJECT}|this|it))?",
             True,
         ),
@@ -218,8 +226,8 @@ _HEADS: tuple[tuple[str, re.Pattern[str], bool], ...] = tuple(
         # resolved
         (
             "resolved",
-            rf"(?:(?:this|it|{_OBJECT}|the\s+{_OBJECT}|this\s+{_OBJECT}|the\s+{_OBJECT}\s+\w+|these\s+\w+|all)\s+)"
-            r"(?:is|are|has\s+been|have\s+been|now)?\s*(?:now\s+)?(?:fully\s+)?resolved",
+            rf"(?:(?:this|it|{_OBJECT}|the\s+{_OBJECT}|this\s+{_OBJECT}|the\s+{_OBJECT}\s+\w+|these\s+\w+|all)\s++)"
+            r"(?:is|are|has\s+been|have\s+been|now)?\s*+(?:now\s+)?(?:fully\s+)?resolved",
             True,
         ),
         (
@@ -229,7 +237,11 @@ _HEADS: tuple[tuple[str, re.Pattern[str], bool], ...] = tuple(
             r"(?:is|are|has\s+been|have\s+been)\s+(?:now\s+)?(?:fully\s+)?resolved",
             True,
         ),
-        ("resolved", r"(?:please\s+)?close[ds]?(?:\s+(?:this|it))?\s*(?:[:;,.!–—-]+\s*|\s+as\s+)resolved", True),
+        (
+            "resolved",
+            r"(?:please\s+)?close[ds]?(?:\s+(?:this|it))?(?:\s*+[:;,.!–—-]+\s*+|\s++as\s++)resolved",
+            True,
+        ),
         (
             "resolved",
             r"(?:now\s+|fully\s+)?resolved(?:\s*[:;,.!–—-]+\s*(?:please\s+)?close[ds]?(?:\s+(?:this|it))?)?",
@@ -251,11 +263,23 @@ def read_command(text: str, received: date) -> Command | None:
         return None
 
 
+def _collapse_spaces(text: str) -> str:
+    """``text`` with every run of whitespace as one ASCII space.
+
+    Whitespace is what ``str.isspace()`` says it is: tabs and line breaks, but also U+00A0, U+1680,
+    U+2000-U+200A, U+2028, U+2029, U+202F, U+205F and U+3000. A line is collapsed before any pattern of
+    this module reads it, so no pattern meets a run of spaces that it could split in many ways (mail is
+    untrusted input: every pattern must run in time linear in its input).
+    """
+    return _SPACE_RUN.sub(" ", text)
+
+
 def _normalise_line(line: str) -> str:
-    line = line.replace("\u00a0", " ").replace("’", "'").replace("‘", "'").replace("“", '"').replace("”", '"')
-    line = re.sub(r"[*_~`]+", "", line)
-    line = re.sub(r"^[\s#/>•·+\[(\"'-]+", "", line)
-    return re.sub(r"[ \t]+", " ", line)
+    line = _collapse_spaces(line)
+    line = line.replace("’", "'").replace("‘", "'").replace("“", '"').replace("”", '"')
+    line = _MARKUP.sub("", line)
+    line = _LINE_OPENER.sub("", line)
+    return _collapse_spaces(line)  # markup removed from between two spaces leaves a run again
 
 
 def _head_lines(text: str) -> tuple[str, list[str]] | None:
@@ -370,10 +394,10 @@ def _body(rest: str, following: list[str]) -> str:
 # -- tails ------------------------------------------------------------------------------------------------
 
 _LEVEL = re.compile(
-    rf"(?:level|stage|lvl|l)\s*-?\s*(?P<n>\d{{1,2}}|{_NUMBER_ALT})(?![\w])",
+    rf"(?:level|stage|lvl|l)\s*+-?\s*+(?P<n>\d{{1,2}}|{_NUMBER_ALT})(?![\w])",
     _I,
 )
-_TO = re.compile(r"\s*(?:(?:now|straight|directly|immediately|up)\s+)*to\s+(?:the\s+)?", _I)
+_TO = re.compile(r"\s*+(?:(?:now|straight|directly|immediately|up)\s++)*to\s+(?:the\s+)?", _I)
 _NEXT_LEVEL = re.compile(r"next\s+(?:level|stage|step|manager)(?![\w])", _I)
 
 
@@ -485,7 +509,7 @@ _NO_REQUEST = re.compile(
     _I,
 )
 _EXTENSION_WORD = re.compile(
-    r"(?<!phone\s)(?<!tel\s)(?<!telephone\s)\bextension\b(?!\s*(?:no\.?|number|num)?\s*:?\s*\d{3,})"
+    r"(?<!phone\s)(?<!tel\s)(?<!telephone\s)\bextension\b(?!\s*+(?:no\.?|number|num)?\s*+:?\s*+\d{3,})"
     r"|\bextend(?:ed|ing)?\b(?!\s+(?:family|families|kin|network|networks|household))",
     _I,
 )
@@ -495,11 +519,12 @@ _REQUESTED_COUNTS: tuple[tuple[re.Pattern[str], bool], ...] = tuple(
     (re.compile(pattern, _I), needs_more)
     for pattern, needs_more in (
         (rf"\b{_COUNT}", True),  # another 5 working days, a further week, 5 more days
-        (rf"\b{_COUNT}\s*-?\s*extension", False),  # a 2 week extension, a 10-day extension
-        (rf"\bextension\s+(?:of|by|for)\s+{_COUNT}", False),
-        (rf"\bextend\w*\s+(?:(?:it|this|the\s+\w+(?:\s+\w+)?)\s+)?(?:by|for)\s+{_COUNT}", False),
+        (rf"\b{_COUNT}\s*+-?\s*+extension", False),  # a 2 week extension, a 10-day extension
+        (rf"\bextension\s+(?:of|by|for)\s++{_COUNT}", False),
+        (rf"\bextend\w*\s+(?:(?:it|this|the\s+\w+(?:\s+\w+)?)\s+)?(?:by|for)\s++{_COUNT}", False),
         (
-            rf"\b(?:need|needs|require|requires|request|requesting|have|give|allow|grant|get)\s+(?:me\s+|us\s+)?{_COUNT}",
+            rf"\b(?:need|needs|require|requires|request|requesting|have|give|allow|grant|get)\s++(?:me\s++|us\s++)?"
+            rf"{_COUNT}",
             False,
         ),
     )
@@ -525,6 +550,8 @@ _WEEKDAY_INTRO = re.compile(
     rf"\b(?:until|till|til|to|by|before|on|for)\s+(?=(?:this\s+|next\s+|coming\s+|this\s+coming\s+)?(?:{_WEEKDAY_ALT})\b)",
     _I,
 )
+# A blank line (spaces of any kind, or quote marks, only) ends a paragraph.
+_PARAGRAPH_BREAK = re.compile(r"\n(?:[^\S\n]|>)*\n")
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z\"'(“‘])|\n")
 
 
@@ -541,10 +568,10 @@ def read_response(text: str, received: date) -> ReplyIntent:
 def _sentences(text: str) -> list[str]:
     """Sentences of the first MAX_RESPONSE_CHARS characters; hard-wrapped lines of a paragraph are joined."""
     window = text[:MAX_RESPONSE_CHARS].replace("\r\n", "\n").replace("\u00a0", " ").replace("’", "'")
-    paragraphs = re.split(r"\n[ \t>]*\n", window)
+    paragraphs = _PARAGRAPH_BREAK.split(window)
     found: list[str] = []
     for paragraph in paragraphs:
-        lines = [_normalise_line(line) for line in paragraph.splitlines()]
+        lines = [_normalise_line(line).rstrip() for line in paragraph.splitlines()]
         joined = " ".join(line for line in lines if line)
         found.extend(part.strip() for part in _SENTENCE_END.split(joined) if part.strip())
     return found

@@ -67,7 +67,9 @@ _WD_PREFIX = rf"(?:(?P<wd>{_WEEKDAY})\.?(?!{_L}),?\s*(?:the\s+)?)?"
 _ORD = r"(?:st|nd|rd|th)?"
 _NUMWORDS = "|".join(sorted(NUMBER_WORDS, key=len, reverse=True))
 
-# Each pattern is linear: no nested unbounded quantifiers.
+# Each pattern is linear: no nested unbounded quantifiers, and a run of spaces that two quantifiers could share
+# ("\s*-?\s*") is taken whole by a possessive "\s*+", so a long run of (Unicode) spaces cannot be split in
+# n^2 ways. Positions are reported in the caller's text, so it is not collapsed here.
 _NUMERIC = re.compile(
     rf"(?<![\w]){_WD_PREFIX}(?<!\d)(?P<d>\d{{1,2}})(?P<sep>[/.\-])(?P<m>\d{{1,2}})(?P=sep)"
     r"(?P<y>\d{4}|\d{2})(?!\d|[/.\-]\d)",
@@ -76,12 +78,12 @@ _NUMERIC = re.compile(
 _ISO = re.compile(r"(?<![\d/.])(?P<y>\d{4})(?P<sep>[-/.])(?P<m>\d{1,2})(?P=sep)(?P<d>\d{1,2})(?!\d|[/.\-]\d)")
 _NUMERIC_NO_YEAR = re.compile(r"(?<![\d/.\-])(?P<d>\d{1,2})/(?P<m>\d{1,2})(?![\d/]|\.\d)")
 _DAY_MONTH = re.compile(
-    rf"(?<![\w]){_WD_PREFIX}(?<!\d)(?P<d>\d{{1,2}}){_ORD}(?:\s+of)?\s*[-/.]?\s*"
-    rf"(?P<mon>{_MONTH})\.?(?!{_L})(?:,?\s*[-/.]?\s*(?P<y>\d{{4}}|\d{{2}})(?!\d|[/.:]\d))?",
+    rf"(?<![\w]){_WD_PREFIX}(?<!\d)(?P<d>\d{{1,2}}){_ORD}(?:\s+of)?\s*+[-/.]?\s*+"
+    rf"(?P<mon>{_MONTH})\.?(?!{_L})(?:,?\s*+[-/.]?\s*+(?P<y>\d{{4}}|\d{{2}})(?!\d|[/.:]\d))?",
     re.IGNORECASE,
 )
 _MONTH_DAY = re.compile(
-    rf"(?<!{_L}){_WD_PREFIX}(?P<mon>{_MONTH})\.?\s*-?\s*(?P<d>\d{{1,2}}){_ORD}(?![\w])"
+    rf"(?<!{_L}){_WD_PREFIX}(?P<mon>{_MONTH})\.?\s*+-?\s*+(?P<d>\d{{1,2}}){_ORD}(?![\w])"
     r"(?:,?\s*(?P<y>\d{4})(?!\d))?",
     re.IGNORECASE,
 )

@@ -82,24 +82,28 @@ class MachineVerdict:
 
 # --- patterns -----------------------------------------------------------------------------------------
 
-_ADDR = r"[A-Za-z0-9._%+\-'=/!#$&*?^`{|}~]+@[A-Za-z0-9](?:[A-Za-z0-9\-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9\-]+)+"
+_ADDR_CHARS = r"A-Za-z0-9._%+\-'=/!#$&*?^`{|}~"
+_ADDR = rf"[{_ADDR_CHARS}]+@[A-Za-z0-9](?:[A-Za-z0-9\-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9\-]+)+"
 _ADDR_RE = re.compile(_ADDR)
+# The same, tried only where a run of address characters starts: a search with _ADDR_RE alone restarts inside a
+# long run of such characters at every position and rescans the rest of it (quadratic); see _addresses.
+_ADDR_AT_RUN_RE = re.compile(rf"(?<![{_ADDR_CHARS}]){_ADDR}")
 _APOS = "['’]"
 
 _REPLY_PREFIX = re.compile(
-    r"^\s*(?:(?:re|fw|fwd|aw|wg|sv|vs|tr|rv|ref|antw|odp|r)\s*(?:\[\d{1,3}\]|\(\d{1,3}\))?\s*[:：]\s*"
+    r"^\s*+(?:(?:re|fw|fwd|aw|wg|sv|vs|tr|rv|ref|antw|odp|r)\s*+(?:\[\d{1,3}\]|\(\d{1,3}\))?\s*+[:：]\s*"
     r"|\[[^\[\]]{0,40}\]\s*)",
     re.IGNORECASE,
 )
-_TAG_PREFIX = re.compile(r"^(?:\s*\[[^\[\]]{0,40}\]\s*)+")
-_HAS_REPLY_PREFIX = re.compile(r"^\s*(?:re|fw|fwd|aw|wg|sv|vs|tr|rv|ref|antw|odp)\s*(?:\[\d{1,3}\])?\s*[:：]",
+_TAG_PREFIX = re.compile(r"^(?:\s*+\[[^\[\]]{0,40}\]\s*+)+")
+_HAS_REPLY_PREFIX = re.compile(r"^\s*+(?:re|fw|fwd|aw|wg|sv|vs|tr|rv|ref|antw|odp)\s*+(?:\[\d{1,3}\])?\s*+[:：]",
                                re.IGNORECASE)
 _AUTO_SUBJECT = re.compile(
     r"^(?:automatic\s+reply|auto[\s\-]?reply|auto[\s\-]?response|automatic\s+response|autoresponder"
     r"|abwesenheitsnotiz|automatische\s+antwort|réponse\s+automatique|reponse\s+automatique"
     r"|respuesta\s+automática|respuesta\s+automatica|risposta\s+automatica|automatisch\s+antwoord"
     r"|automatisk\s+svar|autosvar|automaattinen\s+vastaus|automatyczna\s+odpowiedź)(?![^\W_])"
-    r"|^out\s+of\s+(?:the\s+)?office(?:\s*$|\s*[:\-–—(\[]|\s+(?:auto\s*-?\s*reply|reply|notice|notification"
+    r"|^out\s+of\s+(?:the\s+)?office(?:\s*$|\s*[:\-–—(\[]|\s+(?:auto\s*+-?\s*+reply|reply|notice|notification"
     r"|message|alert|response|until|till|from|on|today|this|re)\b)",
     re.IGNORECASE,
 )
@@ -118,9 +122,11 @@ _DELAY_WORDS = re.compile(
     r"|still\s+trying|no\s+action\s+is\s+required",
     re.IGNORECASE,
 )
+# ".{0,200}?(?<!\s)\s++": the address part ends on a non-space, so its spaces are scanned once, not again for each
+# of the 200 lengths the lazy ".{0,200}?" tries.
 _NDR_TEXT = re.compile(
-    rf"your\s+message\s+to\s+\S.{{0,200}}?\s+couldn{_APOS}?t\s+be\s+delivered"
-    rf"|your\s+message\s+to\s+\S.{{0,200}}?\s+could\s+not\s+be\s+delivered"
+    rf"your\s+message\s+to\s+\S.{{0,200}}?(?<!\s)\s++couldn{_APOS}?t\s+be\s+delivered"
+    rf"|your\s+message\s+to\s+\S.{{0,200}}?(?<!\s)\s++could\s+not\s+be\s+delivered"
     r"|delivery\s+has\s+failed\s+to\s+these\s+recipients\s+or\s+groups"
     rf"|your\s+message\s+(?:couldn{_APOS}?t|could\s+not|wasn{_APOS}?t|was\s+not)\s+(?:be\s+)?delivered"
     r"|this\s+is\s+the\s+mail\s+system\s+at\s+host"
@@ -128,7 +134,7 @@ _NDR_TEXT = re.compile(
     r"|this\s+is\s+the\s+qmail-send\s+program"
     r"|this\s+message\s+was\s+created\s+automatically\s+by\s+mail\s+delivery\s+software"
     r"|could\s+not\s+be\s+delivered\s+to\s+one\s+or\s+more\s+of\s+its\s+recipients"
-    r"|the\s+following\s+message\s+to\s+\S.{0,200}?\s+was\s+undeliverable"
+    r"|the\s+following\s+message\s+to\s+\S.{0,200}?(?<!\s)\s++was\s+undeliverable"
     r"|delivery\s+to\s+the\s+following\s+recipients?\s+(?:failed|has\s+been\s+delayed)"
     r"|the\s+following\s+recipient\(?s?\)?\s+(?:cannot|could\s+not)\s+be\s+reached",
     re.IGNORECASE | re.DOTALL,
@@ -139,7 +145,8 @@ _TEXT_RECIPIENT_PATTERNS = (
                r"|was\s+not)\s+be\s+delivered", re.IGNORECASE),
     re.compile(rf"wasn{_APOS}?t\s+delivered\s+to\s+<?({_ADDR})>?", re.IGNORECASE),
     re.compile(rf"following\s+message\s+to\s+<?({_ADDR})>?\s+was\s+undeliverable", re.IGNORECASE),
-    re.compile(rf"^\s*<({_ADDR})>\s*:", re.IGNORECASE | re.MULTILINE),
+    # "[^\S\n]*", not "\s*": from every line start "\s*" would rescan all the blank lines below it (quadratic).
+    re.compile(rf"^[^\S\n]*<({_ADDR})>\s*:", re.IGNORECASE | re.MULTILINE),
 )
 _RECIPIENT_LIST_INTRO = re.compile(
     r"(?:delivery\s+has\s+failed\s+to\s+these\s+recipients\s+or\s+groups"
@@ -180,7 +187,20 @@ def _local_part(email: str) -> str:
 
 
 def _addresses(value: str) -> list[str]:
-    return [found.lower().strip(".") for found in _ADDR_RE.findall(value)]
+    """What ``_ADDR_RE.findall(value)`` finds, lower-cased, in linear time.
+
+    A match can only start where the previous one ended or where a run of address characters starts: if a match
+    started inside a run, one would start at the beginning of that run too (the local part runs to the same "@").
+    """
+    found: list[str] = []
+    position = 0
+    while position < len(value):
+        match = _ADDR_RE.match(value, position) or _ADDR_AT_RUN_RE.search(value, position)
+        if match is None:
+            break
+        found.append(match.group(0).lower().strip("."))
+        position = match.end()
+    return found
 
 
 def _unique(items: list[str]) -> tuple[str, ...]:
@@ -233,18 +253,19 @@ def _dsn_blocks(report: str) -> list[_RecipientBlock]:
     """Per-recipient blocks of a delivery-status text (blank-line separated "Name: value" lines)."""
     blocks: list[_RecipientBlock] = []
     for chunk in re.split(r"\n[ \t]*\n", report.replace("\r\n", "\n").replace("\r", "\n")):
-        fields: dict[str, str] = {}
+        parts: dict[str, list[str]] = {}  # joined once below: "+=" on a dict's string copies it every time
         last: str | None = None
         for line in chunk.split("\n"):
             if line[:1] in (" ", "\t") and last is not None:
-                fields[last] += " " + line.strip()
+                parts[last].append(line.strip())
                 continue
             name, sep, value = line.partition(":")
             if not sep or not name.strip() or " " in name.strip():
                 last = None
                 continue
             last = name.strip().lower()
-            fields.setdefault(last, value.strip())
+            parts.setdefault(last, [value.strip()])
+        fields = {name: " ".join(values) for name, values in parts.items()}
         if not ({"final-recipient", "original-recipient", "action"} & fields.keys()):
             continue
         recipient = None

@@ -39,7 +39,7 @@ _SUBJECT = (
 )
 _LABEL_KINDS = (("from", _FROM), ("sent", _SENT), ("to", _TO), ("cc", _CC), ("subject", _SUBJECT))
 _LABEL_RES = tuple(
-    (kind, re.compile(rf"^\s*[*_]{{0,2}}\s*(?:{words})\s*[*_]{{0,2}}\s*:(?!//)", re.IGNORECASE))
+    (kind, re.compile(rf"^\s*+[*_]{{0,2}}+\s*+(?:{words})\s*+[*_]{{0,2}}+\s*+:(?!//)", re.IGNORECASE))
     for kind, words in _LABEL_KINDS
 )
 # "Message du : 12/12/2016 13:20" and similar dated label lines that open some clients' blocks.
@@ -48,12 +48,15 @@ _DATED_LABEL_RE = re.compile(r"^\s*[^\W\d_][\w'’]*(?: [\w'’]+){0,2}\s?:\s*\S
 # --- separator lines ----------------------------------------------------------------------------------
 
 # "-----Original Message-----", "-------- Message d'origine --------", "---------- Forwarded message ----"
-_DASHED_TITLE_RE = re.compile(r"^\s*-{2,}\s*[^\W\d_][^\n]{1,80}?\s*-{2,}\s*$")
+# A title line is read by _is_dashed_title: the regex ^\s*-{2,}\s*[^\W\d_][^\n]{1,80}?\s*-{2,}\s*$ tries its
+# closing dashes after each of 80 title lengths, each time over the whole rest of the line (80 passes per line).
+_DASHED_HEAD_RE = re.compile(r"^\s*+-{2,}+\s*+[^\W\d_]")
+_DASHED_TITLE_CHARS = 80
 _ORIGINAL_RE = re.compile(
-    r"^\s*[-_=*]*\s*(?:original message|ursprüngliche nachricht|message d'origine|oprindelig besked|"
+    r"^\s*+[-_=*]*+\s*+(?:original message|ursprüngliche nachricht|message d'origine|oprindelig besked|"
     r"messaggio originale|mensaje original|oorspronkelijk bericht|opprinnelig melding|"
     r"ursprungligt meddelande|forwarded message|message transféré|weitergeleitete nachricht|"
-    r"begin forwarded message|début du message réexpédié|mensaje reenviado)\s*[-_=*:]*\s*$",
+    r"begin forwarded message|début du message réexpédié|mensaje reenviado)\s*+[-_=*:]*+\s*+$",
     re.IGNORECASE,
 )
 
@@ -65,10 +68,12 @@ _WROTE = (
     r"έγραψε|kirjutas|rašė|rakstīja|har skrevet"
 )
 # "…, Jane Iro wrote:" / "… wrote" / "---- On … wrote ----"
-_WROTE_END_RE = re.compile(rf"(?:^|[\s,;)\"'>])(?:{_WROTE})\s*:?\s*-*\s*$", re.IGNORECASE)
+_WROTE_END_RE = re.compile(rf"(?:^|[\s,;)\"'>])(?:{_WROTE})\s*+:?\s*+-*+\s*+$", re.IGNORECASE)
 # "Am … schrieb Jane Iro <jane@x>:" (name after the verb, colon at the end)
 _WROTE_MID_RE = re.compile(rf"(?:^|[\s,;)\"'])(?:{_WROTE})(?=[\s:]).*:\s*$", re.IGNORECASE)
-_EMAIL_RE = re.compile(r"[\w.+'’-]+@[\w-]+(?:\.[\w-]+)+")
+# Starts only where a run of address characters starts (a search restarting inside a long run is quadratic);
+# only searched for, so the first match is the same.
+_EMAIL_RE = re.compile(r"(?<![\w.+'’-])[\w.+'’-]+@[\w-]+(?:\.[\w-]+)+")
 _ANGLE_EMAIL_RE = re.compile(r"(?:<|&lt;|\()\s*(?:mailto:)?[\w.+'’-]+@[\w-]+(?:\.[\w-]+)+\s*(?:>|&gt;|\))")
 _TIME_RE = re.compile(r"\b\d{1,2}[:.h]\d{2}\b")
 _DIGIT_RE = re.compile(r"\d")
@@ -160,8 +165,23 @@ def _header_block_at(lines: Sequence[str], i: int) -> int | None:
     return start
 
 
+def _is_dashed_title(line: str) -> bool:
+    """Whether ``line`` (no line break in it) is two or more dashes, a title that starts with a letter and is at
+    most 81 characters long, and two or more dashes ("---------- Forwarded message ----------"); one pass."""
+    head = _DASHED_HEAD_RE.match(line)
+    if head is None:
+        return False
+    rest = line[head.end() :].rstrip()  # the title after its first letter, and the closing dashes
+    dashes = len(rest) - len(rest.rstrip("-"))
+    if dashes < 2:
+        return False
+    title = len(rest[: len(rest) - dashes].rstrip())  # the closing dashes may also take spaces before them
+    # The title's rest is 1 to 80 characters and ends where the closing part (spaces, 2+ dashes) starts.
+    return max(title, 1) <= min(_DASHED_TITLE_CHARS, len(rest) - 2)
+
+
 def _is_hard_separator(line: str) -> bool:
-    return bool(_ORIGINAL_RE.match(line) or _DASHED_TITLE_RE.match(line))
+    return bool(_ORIGINAL_RE.match(line) or _is_dashed_title(line))
 
 
 def _looks_like_attribution(joined: str, multiline: bool) -> bool:

@@ -48,11 +48,11 @@ _MARKER = (
     r"\[(?:external|ext|secure|encrypt(?:ed)?|official(?:[\s-]sensitive)?|sensitive|spam|suspected\s+spam)\]"
 )
 _PREFIX = re.compile(
-    rf"\s*(?:(?P<reply>{_REPLY_WORD})\s*(?:\[\d{{1,3}}\]|\(\d{{1,3}}\))?\s*[:：]|{_MARKER}"
-    r"|\[\s*esc\s*-?\s*\d{1,12}\s*\](?=\s*(?:re|fwd?|aw|wg|sv|vs|antw|rv|tr)\s*[:：]))\s*",
+    rf"\s*+(?:(?P<reply>{_REPLY_WORD})\s*+(?:\[\d{{1,3}}\]|\(\d{{1,3}}\))?\s*+[:：]|{_MARKER}"
+    r"|\[\s*+esc\s*+-?\s*+\d{1,12}\s*+\](?=\s*+(?:re|fwd?|aw|wg|sv|vs|antw|rv|tr)\s*+[:：]))\s*",
     re.IGNORECASE,
 )
-_BOT_TAG = re.compile(r"\[\s*esc\s*-?\s*(?P<n>\d{1,12})\s*\]", re.IGNORECASE)
+_BOT_TAG = re.compile(r"\[\s*+esc\s*+-?\s*+(?P<n>\d{1,12})\s*+\]", re.IGNORECASE)
 
 _LEVEL_WORDS = {
     "one": 1, "two": 2, "three": 3, "four": 4, "five": 5,

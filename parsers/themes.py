@@ -15,7 +15,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 _LINE = re.compile(r"^[ \t>*_-]*themes?[ \t]*[:\-–][ \t*_]*(?P<names>.+)$", re.IGNORECASE | re.MULTILINE)
-_SPLIT = re.compile(r"\s*(?:;|,|\band\b(?=\s+[A-Z0-9])|\|)\s*")
+# Split only after runs of whitespace are collapsed (read_themes): restarting inside a long run of spaces at every
+# position, "\s*" would rescan the rest of it each time (quadratic).
+_SPLIT = re.compile(r"\s*+(?:;|,|\band\b(?=\s+[A-Z0-9])|\|)\s*+")
 _SPACE = re.compile(r"\s+")
 _MAX_TEXT = 20_000
 _MAX_NAME = 80
@@ -49,7 +51,7 @@ def read_themes(text: str, known: Sequence[str]) -> ThemeReading:
     themes: dict[str, None] = {}
     unknown: dict[str, None] = {}
     for line in _LINE.finditer(text[:_MAX_TEXT]):
-        for raw in _SPLIT.split(line.group("names")):
+        for raw in _SPLIT.split(_SPACE.sub(" ", line.group("names"))):
             name = _SPACE.sub(" ", raw).strip(" .")[:_MAX_NAME]
             if not name:
                 continue

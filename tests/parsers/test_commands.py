@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from datetime import date, timedelta
 
 import pytest
@@ -579,3 +580,55 @@ def test_until_a_weekday_is_the_next_such_day(received: date, weekday: int) -> N
 def test_another_n_working_days_is_read(n: int) -> None:
     intent = read_response(f"Sorry, we need another {n} working days for the assessment.", RECEIVED)
     assert (intent.extension_requested, intent.requested_working_days) == (True, n)
+
+
+# -- Unicode spaces: read as spaces (they are collapsed before any pattern runs) ---------------------------------
+
+UNICODE_SPACES = ["\u00a0", "\u1680", "\u2000", "\u2003", "\u2009", "\u200a", "\u202f", "\u205f", "\u3000"]
+
+
+@pytest.mark.parametrize("space", UNICODE_SPACES, ids=[f"U+{ord(s):04X}" for s in UNICODE_SPACES])
+def test_unicode_spaces_in_a_command_are_spaces(space: str) -> None:
+    assert read_command(f"Extend{space}by{space * 3}5{space}working{space}days", RECEIVED) == cmd(
+        "extend", by_working_days=5
+    )
+    assert read_command(f"This{space}is{space}\t{space}resolved", RECEIVED) == cmd("resolved")
+    assert read_command(f"Escalate to{space}level{space * 2}3", RECEIVED) == cmd("escalate", level=3)
+    assert read_command(f"Hi{space}all,\nExtend to 18{space}December{space}2026", RECEIVED) == cmd("extend", until=D18)
+    assert read_command(f"Not{space * 4}resolved", RECEIVED) is None
+
+
+@pytest.mark.parametrize("space", UNICODE_SPACES, ids=[f"U+{ord(s):04X}" for s in UNICODE_SPACES])
+def test_unicode_spaces_in_a_response_are_spaces(space: str) -> None:
+    intent = read_response(f"Could I have another{space * 2}5{space}working{space}days?", RECEIVED)
+    assert intent == ReplyIntent(
+        None, True, requested_working_days=5, evidence="Could I have another 5 working days?"
+    )
+    assert not read_response(f"I{space}do{space}not{space * 3}need an{space}extension.", RECEIVED).extension_requested
+
+
+def test_a_line_of_unicode_spaces_ends_a_paragraph() -> None:
+    intent = read_response("The plan is with the panel\n\u2003\u3000\nCould I have until 18/12/2026?", RECEIVED)
+    assert intent == ReplyIntent(None, True, requested_until=D18, evidence="Could I have until 18/12/2026?")
+
+
+_RUN_OF_SPACES = re.compile(r"[^\S\n]+")
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    pair=st.sampled_from(COMMAND_LINES),
+    spaces=st.lists(st.text(alphabet=" \t" + "".join(UNICODE_SPACES), min_size=1, max_size=6), min_size=1),
+)
+def test_any_spaces_between_words_read_as_one(pair: tuple[str, Command], spaces: list[str]) -> None:
+    line, expected = pair
+    words = line.split(" ")
+    spaced = "".join(word + spaces[i % len(spaces)] for i, word in enumerate(words)).rstrip()
+    found = read_command(spaced, RECEIVED)
+    assert found is not None and found.action == expected.action
+    assert (found.level, found.until, found.by_working_days) == (
+        expected.level,
+        expected.until,
+        expected.by_working_days,
+    )
+    assert found == read_command(_RUN_OF_SPACES.sub(" ", spaced), RECEIVED)

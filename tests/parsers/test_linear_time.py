@@ -1,0 +1,429 @@
+"""Every parser entry point does work linear in its input: mail is untrusted input, and no input may hold the service.
+
+No clock is read here (timings are not tests). The work is bounded instead by the kernel: each family of adversarial
+inputs runs in a child process whose CPU time is limited (``RLIMIT_CPU``). The inputs are the shapes that make a
+backtracking regex super-linear: long runs of Unicode spaces (U+2003 EM SPACE, U+3000 IDEOGRAPHIC SPACE, U+2009 THIN
+SPACE, ...) between the words a pattern looks for, runs of digits, dashes, dots and address characters, and the same
+phrase repeated. Each is read at a size ``N`` and at ``8 * N`` with the parsers' length caps raised, so the patterns,
+not the caps, are what is bounded. Linear work at ``8 * N`` takes a small fraction of ``CPU_SECONDS`` (about a tenth of
+it for a whole family, interpreter start included); quadratic work there is 64 times that at ``N`` and far beyond the
+limit (a cubic pattern, like the ``_COUNT`` of ``parsers.commands`` before it was fixed, would take days), so the
+kernel stops the child and the test fails saying so. Every case also checks what the entry point returned, at both
+sizes.
+
+A last child runs Hypothesis on generated text mixing Unicode space runs with the words the patterns look for.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import os
+import re
+import resource
+import signal
+import subprocess
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from parsers.commands import read_command, read_response
+from parsers.dates import find_date
+from parsers.machine import classify
+from parsers.mail import Address, ParsedMail
+from parsers.reply import strip_reply
+from parsers.subject import normalise_subject, parse_subject
+from parsers.themes import read_themes
+
+ROOT = Path(__file__).resolve().parents[2]
+RECEIVED = date(2026, 12, 1)  # a Tuesday
+N = 4000
+SIZES = (N, 8 * N)
+#: CPU seconds a child may use for all its cases at both sizes; linear work needs well under one.
+CPU_SECONDS = 10
+#: Only against a child that hangs without using CPU (it never should): not a judgement of speed.
+HANG_GUARD_SECONDS = 600
+
+EM, IDEO, THIN, NBSP = "\u2003", "\u3000", "\u2009", "\u00a0"
+#: Every str.isspace() character that does not break a line, and the ASCII ones.
+UNICODE_SPACES = "\u00a0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a\u202f\u205f\u3000"
+MIXED = " \t" + UNICODE_SPACES
+
+#: Length caps (module, name) raised in the children so that a long input reaches the patterns whole.
+CAPS = (
+    ("parsers.commands", "_MAX_COMMAND_SCAN"),
+    ("parsers.commands", "MAX_RESPONSE_CHARS"),
+    ("parsers.dates", "MAX_TEXT_CHARS"),
+    ("parsers.subject", "MAX_SUBJECT_CHARS"),
+    ("parsers.machine", "_BODY_CHARS"),
+    ("parsers.machine", "BACK_ON_TEXT_CHARS"),
+    ("parsers.themes", "_MAX_TEXT"),
+)
+KNOWN_THEMES = ("Drift or delay in care planning", "Education", "Placement concerns")
+
+
+def run_of(chars: str, n: int) -> str:
+    """``n`` characters cycling through ``chars``."""
+    return (chars * (n // len(chars) + 1))[:n]
+
+
+# -- what each entry point returned, as JSON ----------------------------------------------------------------
+
+
+def _day(value: date | None) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+def _command(text: str) -> Any:
+    found = read_command(text, RECEIVED)
+    return None if found is None else [found.action, found.level, _day(found.until), found.by_working_days]
+
+
+def _response(text: str) -> Any:
+    intent = read_response(text, RECEIVED)
+    return [intent.extension_requested, _day(intent.requested_until), intent.requested_working_days]
+
+
+def _date(text: str) -> Any:
+    found = find_date(text, RECEIVED)
+    return [_day(found.date), len(found.mentions)]
+
+
+def _subject(text: str) -> Any:
+    facts = parse_subject(text, RECEIVED)
+    numbers = [number.number for number in facts.case_numbers]
+    return [facts.is_reply, facts.is_escalation, facts.level, numbers, _day(facts.response_date), facts.bot_reference]
+
+
+def _mail(
+    *,
+    subject: str = "Level 1 escalation",
+    text: str = "Hello",
+    headers: tuple[tuple[str, str], ...] = (),
+    content_type: str = "text/plain",
+    delivery_status: str | None = None,
+) -> ParsedMail:
+    return ParsedMail(
+        message_id="m1@example.test", in_reply_to=(), references=(), thread_index=None, thread_topic=None,
+        conversation_key=None, subject=subject, from_=Address("Tom Manager", "tom.manager@example.test"),
+        sender=None, reply_to=(), to=(), cc=(), date=datetime(2026, 12, 1, 10, tzinfo=UTC),
+        headers=headers, content_type=content_type, text=text, html=None, new_text=text,
+        delivery_status=delivery_status,
+    )  # fmt: skip
+
+
+def _verdict(mail: ParsedMail) -> Any:
+    verdict = classify(mail, RECEIVED)
+    return [verdict.kind, verdict.reason, list(verdict.failed_recipients), verdict.status, _day(verdict.back_on)]
+
+
+def _reply(text: str) -> Any:
+    kept = strip_reply(text)
+    return [kept.count("\n") + 1, kept[:40]]
+
+
+def _kept_whole(text: str) -> bool:
+    return strip_reply(text) == text.rstrip("\n")
+
+
+def _themes(text: str) -> Any:
+    reading = read_themes(text, KNOWN_THEMES)
+    return [list(reading.themes), list(reading.unknown)]
+
+
+# -- the adversarial families -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Case:
+    family: str  # one child process per family
+    name: str
+    build: Callable[[int], Any]  # size -> input
+    read: Callable[[Any], Any]  # input -> JSON-able result
+    expected: Any  # the result at both sizes
+
+    @property
+    def id(self) -> str:
+        return f"{self.family}: {self.name}"
+
+
+DSN_HEAD = "Reporting-MTA: dns; mx.example.test\n\nFinal-Recipient: rfc822; tom@example.test\nAction: failed\n"
+DSN_CT = "multipart/report"
+REPORT_HEADERS = (("content-type", "multipart/report; report-type=delivery-status"),)
+
+CASES: tuple[Case, ...] = (
+    # read_command: the command at the top of a reply (the issue's 85-second reply was one of these)
+    Case("read_command", "extend by <EM run> x", lambda n: "Extend by " + EM * n + "x", _command, None),
+    Case("read_command", "extend to <IDEOGRAPHIC run> Friday", lambda n: "Extend to" + IDEO * n + "Friday", _command,
+         ["extend", None, "2026-12-04", None]),
+    Case("read_command", "extend by 5 <thin> working <EM> days",
+         lambda n: "Extend by" + run_of(MIXED, n) + "5" + THIN * n + "working" + EM * n + "days", _command,
+         ["extend", None, None, 5]),
+    Case("read_command", "extend by 5 <EM> - <EM> days", lambda n: "Extend by 5" + EM * n + "-" + EM * n + "days",
+         _command, ["extend", None, None, 5]),
+    Case("read_command", "extend to 18 <EM> December <EM> 2026",
+         lambda n: "Extend to 18" + EM * n + "December" + NBSP * n + "2026", _command,
+         ["extend", None, "2026-12-18", None]),
+    Case("read_command", "extend until Fri <EM run> x", lambda n: "Extend until Fri" + EM * n + "x", _command,
+         ["extend", None, "2026-12-04", None]),
+    Case("read_command", "this is <mixed run> resolved", lambda n: "This is" + run_of(MIXED, n) + "resolved", _command,
+         ["resolved", None, None, None]),
+    Case("read_command", "this <thin run> x", lambda n: "this " + THIN * n + "x", _command, None),
+    Case("read_command", "not resolved <EM run> x", lambda n: "Not resolved" + EM * n + "x", _command, None),
+    Case("read_command", "close <EM> as <EM> resolved", lambda n: "Close" + EM * n + "as" + EM * n + "resolved",
+         _command, ["resolved", None, None, None]),
+    Case("read_command", "close <EM run> x", lambda n: "Close" + EM * n + "x", _command, None),
+    Case("read_command", "escalate to level <EM> 3", lambda n: "Escalate to level" + EM * n + "3", _command,
+         ["escalate", 3, None, None]),
+    Case("read_command", "escalate <EM> to <EM> level <EM> x",
+         lambda n: "Escalate" + EM * n + "to" + EM * n + "level" + EM * n + "x", _command, None),
+    Case("read_command", "greeting <EM run>, then resolved", lambda n: "Hi" + EM * n + "all,\nResolved", _command,
+         ["resolved", None, None, None]),
+    Case("read_command", "lines of spaces, then resolved", lambda n: (EM * 40 + "\n") * (n // 40) + "Resolved",
+         _command, ["resolved", None, None, None]),
+    # read_response: a request for more time anywhere in a manager's reply
+    Case("read_response", "extend by <EM run> x", lambda n: "Extend by " + EM * n + "x", _response,
+         [True, None, None]),
+    Case("read_response", "I need another <EM run> x", lambda n: "I need another " + EM * n + "x", _response,
+         [False, None, None]),
+    Case("read_response", "extension <EM run> !", lambda n: "extension" + EM * n + "!", _response, [True, None, None]),
+    Case("read_response", "more time <IDEOGRAPHIC run>", lambda n: "more time " + IDEO * n, _response,
+         [True, None, None]),
+    Case("read_response", "another <mixed> 5 <mixed> working days",
+         lambda n: "Could I have another" + run_of(MIXED, n) + "5" + run_of(MIXED, n) + "working days?", _response,
+         [True, None, 5]),
+    Case("read_response", "a 2 <EM> week <EM> extension",
+         lambda n: "We would like a 2" + EM * n + "week" + EM * n + "extension please.", _response, [True, None, 10]),
+    Case("read_response", "extend it by <thin> a further <thin> week",
+         lambda n: "Please could we extend it by" + THIN * n + "a further" + THIN * n + "week", _response,
+         [True, None, 5]),
+    Case("read_response", "until <EM> Friday <EM> 18th December",
+         lambda n: "Could I have until" + EM * n + "Friday" + EM * n + "18th December?", _response,
+         [True, "2026-12-18", None]),
+    Case("read_response", "respond by <EM> 18/12/2026", lambda n: "I will respond by" + EM * n + "18/12/2026.",
+         _response, [True, "2026-12-18", None]),
+    Case("read_response", "do not <EM> need <EM> an extension",
+         lambda n: "I do not" + EM * n + "need" + EM * n + "an extension.", _response, [False, None, None]),
+    Case("read_response", "extension <EM> no: 12345 (a phone extension)",
+         lambda n: "Call me on extension" + EM * n + "no: 12345", _response, [False, None, None]),
+    Case("read_response", "not not not ... extension", lambda n: "not " * (n // 4) + "extension", _response,
+         [True, None, None]),
+    Case("read_response", "could I have 5 5 5 ... days", lambda n: "Could I have " + "5 " * (n // 2) + "days",
+         _response, [False, None, None]),
+    Case("read_response", "many short sentences", lambda n: "Please. " * (n // 8), _response, [False, None, None]),
+    # find_date (and scan_dates under it): positions are the caller's, so the text is not collapsed there
+    Case("find_date", "1 <EM run> x", lambda n: "1" + EM * n + "x", _date, [None, 0]),
+    Case("find_date", "by 1 <EM> December <EM> 2026", lambda n: "by 1" + EM * n + "December" + EM * n + "2026",
+         _date, ["2026-12-01", 1]),
+    Case("find_date", "5th of <EM run> x", lambda n: "5th of" + EM * n + "x", _date, [None, 0]),
+    Case("find_date", "May <EM run> x", lambda n: "May" + EM * n + "x", _date, [None, 0]),
+    Case("find_date", "December <mixed> 18 <mixed> 2026",
+         lambda n: "December" + run_of(MIXED, n) + "18" + run_of(MIXED, n) + "2026", _date, ["2026-12-18", 1]),
+    Case("find_date", "1 1 1 ...", lambda n: "1 " * (n // 2), _date, [None, 0]),
+    Case("find_date", "1/1/1/...", lambda n: "1/" * (n // 2), _date, [None, 0]),
+    Case("find_date", "Mon Mon Mon ...", lambda n: "Mon " * (n // 4), _date, [None, 0]),
+    Case("find_date", "in in in ... 5 working days", lambda n: "in " * (n // 3) + "5 working days", _date,
+         ["2026-12-08", 1]),
+    # parse_subject
+    Case("parse_subject", "RE <EM run>: house style",
+         lambda n: "RE" + EM * n + ": Action - Level 1 escalation - Tom Example - MOSAIC 123456 - response by "
+         "05/12/2026", _subject, [True, True, 1, ["123456"], "2026-12-05", None]),
+    Case("parse_subject", "[ESC <EM> -12] Level <EM> 2", lambda n: "[ESC" + EM * n + "-12] Level" + EM * n + "2",
+         _subject, [False, False, 2, [], None, "ESC-12"]),
+    Case("parse_subject", "level 1 escalation a a a ... MOSAIC 123456",
+         lambda n: "Level 1 escalation " + "a " * (n // 2) + "MOSAIC 123456", _subject,
+         [False, True, 1, ["123456"], None, None]),
+    Case("parse_subject", "level 1 escalation 1 1 1 ...", lambda n: "Level 1 escalation " + "1 " * (n // 2),
+         _subject, [False, True, 1, [], None, None]),
+    Case("parse_subject", "normalise_subject: RE <EM run>: x", lambda n: "RE" + EM * n + ": x - " + "-" * n + " y",
+         normalise_subject, "x - y"),
+    # classify (machine-mail detection) on a built ParsedMail
+    Case("classify", "subject RE <EM run> x", lambda n: _mail(subject="RE" + EM * n + "x"), _verdict,
+         ["human", "no machine signs", [], None, None]),
+    Case("classify", "subject out of office auto <EM run> x",
+         lambda n: _mail(subject="out of office auto" + EM * n + "x"), _verdict,
+         ["human", "no machine signs", [], None, None]),
+    Case("classify", "subject [tag] <EM run> automatic reply",
+         lambda n: _mail(subject="[EXTERNAL]" + EM * n + "Automatic reply: away"), _verdict,
+         ["auto_reply", "subject: Automatic reply", [], None, None]),
+    Case("classify", "X-Failed-Recipients of address characters",
+         lambda n: _mail(headers=(("x-failed-recipients", "a." * (n // 2) + "!"),)), _verdict,
+         ["bounce", "x-failed-recipients", [], None, None]),
+    Case("classify", "X-Failed-Recipients: a run, then an address",
+         lambda n: _mail(headers=(("x-failed-recipients", "a" * n + " tom@example.test"),)), _verdict,
+         ["bounce", "x-failed-recipients", ["tom@example.test"], None, None]),
+    Case("classify", "delivery-status with many folded lines",
+         lambda n: _mail(content_type=DSN_CT, headers=REPORT_HEADERS,
+                         delivery_status=DSN_HEAD + "Status: 5.1.1\nX-Note: a\n" + " b\n" * (10 * n)), _verdict,
+         ["bounce", "multipart/report delivery-status", ["tom@example.test"], "5.1.1", None]),
+    Case("classify", "NDR text: your message to x <EM run> y",
+         lambda n: _mail(text="Your message to x" + EM * n + "y couldn't be delivered."), _verdict,
+         ["human", "no machine signs", [], None, None]),
+    Case("classify", "blank lines, then <address>:",
+         lambda n: _mail(subject="Undeliverable: x", headers=(("return-path", "<>"),),
+                         text="\n" * n + "<tom@example.test>: mailbox unavailable"), _verdict,
+         ["bounce", "null return-path and failure subject", ["tom@example.test"], None, None]),
+    Case("classify", "out of office <EM run> back on a date",
+         lambda n: _mail(headers=(("auto-submitted", "auto-replied"),),
+                         text="Out of office." + EM * n + "I am back on 7 December 2026."), _verdict,
+         ["auto_reply", "auto-submitted: auto-replied", [], None, "2026-12-07"]),
+    # strip_reply
+    Case("strip_reply", "wrote <EM run> x", lambda n: "Resolved.\n\nOn 1 Dec 2026, Tom wrote" + EM * n + "x",
+         _reply, [3, "Resolved.\n\nOn 1 Dec 2026, Tom wrote" + EM * 5]),
+    Case("strip_reply", "attribution with trailing <EM run>, then a quote",
+         lambda n: "Resolved.\n\nOn 1 Dec 2026, Tom wrote:" + EM * n + "\n> old", _reply, [1, "Resolved."]),
+    Case("strip_reply", "<EM run> x", lambda n: "Resolved.\n\n" + EM * n + "x", _reply, [3, "Resolved.\n\n" + EM * 29]),
+    Case("strip_reply", "From <EM run> x", lambda n: "Resolved.\n\nFrom" + EM * n + "x", _reply,
+         [3, "Resolved.\n\nFrom" + EM * 25]),
+    Case("strip_reply", "<EM run> -----Original Message----- <EM run>",
+         lambda n: "Resolved.\n\n" + EM * n + "-----Original Message-----" + EM * n + "\nold", _reply,
+         [1, "Resolved."]),
+    Case("strip_reply", "lines of address characters (all kept)",
+         lambda n: "Resolved.\n\n" + ("1 " + "a." * 140 + "\n") * (n // 40), _kept_whole, True),
+    Case("strip_reply", "-- x------...9", lambda n: "Resolved.\n\n-- x" + "-" * n + "9", _reply,
+         [3, "Resolved.\n\n-- x" + "-" * 25]),
+    Case("strip_reply", "a title line with long dashes", lambda n: "Resolved.\n\n-- Forwarded " + "-" * n + "\nold",
+         _reply, [1, "Resolved."]),
+    Case("strip_reply", "a trailing run of dashes", lambda n: "Resolved.\n\n" + "-" * n, _reply, [1, "Resolved."]),
+    # read_themes
+    Case("read_themes", "Theme: drift <EM> ; <IDEOGRAPHIC> Education",
+         lambda n: "Theme: drift" + EM * n + ";" + IDEO * n + "Education", _themes,
+         [["Drift or delay in care planning", "Education"], []]),
+    Case("read_themes", "Theme: a <EM run> b", lambda n: "Theme: a" + EM * n + "b", _themes, [["a b"], ["a b"]]),
+    Case("read_themes", "Themes: <spaces> and <EM> Education",
+         lambda n: "Themes:" + " \u2003" * (n // 2) + "and" + EM * n + "Education", _themes, [["Education"], []]),
+    Case("read_themes", "many Theme lines", lambda n: "Theme: x\n" * (n // 8), _themes, [["x"], ["x"]]),
+)
+FAMILIES = tuple(dict.fromkeys(case.family for case in CASES))
+HYPOTHESIS = "hypothesis"
+
+
+# -- the children -------------------------------------------------------------------------------------------
+
+
+def _limit_cpu() -> None:
+    """Let the kernel stop this process (SIGXCPU, then SIGKILL) once it has used CPU_SECONDS; no core file."""
+    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+    resource.setrlimit(resource.RLIMIT_CPU, (CPU_SECONDS, CPU_SECONDS + 1))
+
+
+def _raise_caps() -> None:
+    for module, name in CAPS:
+        loaded = importlib.import_module(module)
+        assert isinstance(getattr(loaded, name), int), (module, name)
+        setattr(loaded, name, 10**9)
+
+
+def child_main(family: str) -> None:
+    """Run in a child process: read every case of ``family`` at both sizes and print the results as JSON."""
+    _limit_cpu()
+    if family == HYPOTHESIS:
+        _hypothesis_property()
+        print(json.dumps({"examples": "passed"}))
+        return
+    _raise_caps()
+    results = {case.name: [case.read(case.build(size)) for size in SIZES] for case in CASES if case.family == family}
+    print(json.dumps(results))
+
+
+_NOT_A_LINE_BREAK_SPACE = re.compile(r"[^\S\n\r\v\f\x1c\x1d\x1e\x85\u2028\u2029]+")
+
+
+def _hypothesis_property() -> None:
+    """Generated text mixing long Unicode space runs with the words the patterns look for: every entry point
+    returns, and the commands read the same as from the text with each run of spaces written as one space."""
+    from hypothesis import HealthCheck, given, settings
+    from hypothesis import strategies as st
+
+    _raise_caps()
+    words = st.sampled_from([
+        "extend", "extension", "by", "to", "until", "more", "time", "another", "a", "further", "working", "days",
+        "week", "level", "stage", "escalate", "resolved", "not", "need", "please", "could", "I", "have", "Friday",
+        "18", "5", "3", "December", "2026", "18/12/2026", "RE:", "From:", "wrote:", "Theme:", "and", ",", ";", ".",
+        "-", "?", "\n", ">", "@", "tom@example.test", "MOSAIC", "123456", "Hi", "this", "is", "close", "as",
+    ])  # fmt: skip
+    spaces = st.builds(lambda space, k: space * k, st.sampled_from(list(MIXED)), st.integers(1, 1000))
+    texts = st.lists(st.tuples(words, st.one_of(spaces, words)), max_size=16).map(lambda pairs: "".join(sum(pairs, ())))
+
+    @settings(max_examples=60, deadline=None, database=None, derandomize=True,
+              suppress_health_check=list(HealthCheck))  # fmt: skip
+    @given(text=texts)
+    def property_(text: str) -> None:
+        collapsed = _NOT_A_LINE_BREAK_SPACE.sub(" ", text)
+        assert _command(text) == _command(collapsed)
+        assert _response(text) == _response(collapsed)
+        found = find_date(text, RECEIVED)
+        assert found.date is None or isinstance(found.date, date)
+        facts = parse_subject(text, RECEIVED)
+        assert facts.level is None or 1 <= facts.level <= 5
+        assert len(strip_reply(text)) <= len(text)
+        reading = read_themes(text, KNOWN_THEMES)
+        assert set(reading.unknown) <= set(reading.themes)
+        verdict = classify(_mail(subject=text, text=text, headers=(("x-failed-recipients", text),)), RECEIVED)
+        assert verdict.kind == "bounce"
+
+    property_()
+
+
+# -- the tests ----------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Finished:
+    code: int
+    out: str
+    err: str
+    hung: bool = False
+
+
+@pytest.fixture(scope="module")
+def children() -> dict[str, Finished]:
+    """Every family's child, started together (their CPU limits are per process), once it has finished."""
+    env = {**os.environ, "PYTHONHASHSEED": "0"}
+    started = {
+        family: subprocess.Popen(
+            [sys.executable, "-c", f"from tests.parsers.test_linear_time import child_main; child_main({family!r})"],
+            cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        )
+        for family in (*FAMILIES, HYPOTHESIS)
+    }  # fmt: skip
+    finished: dict[str, Finished] = {}
+    for family, process in started.items():
+        try:
+            out, err = process.communicate(timeout=HANG_GUARD_SECONDS)
+            finished[family] = Finished(process.returncode, out, err)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            out, err = process.communicate()
+            finished[family] = Finished(process.returncode, out, err, hung=True)
+    return finished
+
+
+def _results(children: dict[str, Finished], family: str) -> dict[str, Any]:
+    child = children[family]
+    assert not child.hung, f"{family}: blocked for {HANG_GUARD_SECONDS} s without using its CPU\n{child.err[-2000:]}"
+    if child.code in (-signal.SIGXCPU, -signal.SIGKILL):
+        name = signal.Signals(-child.code).name
+        pytest.fail(f"{family}: stopped by the kernel ({name}) at its limit of {CPU_SECONDS} s of CPU: super-linear")
+    assert child.code == 0, f"{family}: child exited with {child.code}\n{child.err[-4000:]}"
+    results: dict[str, Any] = json.loads(child.out)
+    return results
+
+
+@pytest.mark.parametrize("case", CASES, ids=[case.id for case in CASES])
+def test_adversarial_input_is_read_in_linear_time(children: dict[str, Finished], case: Case) -> None:
+    results = _results(children, case.family)
+    assert results[case.name] == [case.expected] * len(SIZES)
+
+
+def test_generated_text_with_unicode_space_runs(children: dict[str, Finished]) -> None:
+    assert _results(children, HYPOTHESIS) == {"examples": "passed"}
+
+
+def test_each_case_is_named_once() -> None:
+    assert len({case.id for case in CASES}) == len(CASES)
