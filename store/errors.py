@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 
 class StoreError(Exception):
     """Something went wrong in the persistence layer."""
@@ -29,6 +32,20 @@ def is_transient(exc: BaseException) -> bool:
     if isinstance(exc, OperationalError | InterfaceError):
         return True
     return isinstance(exc, DBAPIError) and bool(exc.connection_invalidated)
+
+
+@contextmanager
+def unavailable_raised() -> Iterator[None]:
+    """Inside the block, the database being unavailable (:func:`is_transient`) raises :class:`StoreUnavailable`;
+    every other error passes through as it is."""
+    try:
+        yield
+    except StoreError:
+        raise
+    except Exception as exc:
+        if is_transient(exc):
+            raise StoreUnavailable(describe(exc)) from exc
+        raise
 
 
 def describe(exc: BaseException) -> str:

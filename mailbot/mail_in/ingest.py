@@ -21,7 +21,7 @@ from mailbot.clock.actions import Actions
 from mailbot.config import Config
 from mailbot.transports.source import FetchedMail, MailSource
 from rules.authority import Act, Standing
-from store.errors import StoreUnavailable, describe, is_transient
+from store.errors import StoreUnavailable, describe, is_transient, unavailable_raised
 from store.models import Escalation, Message
 from store.uow import Store, UnitOfWork
 
@@ -105,18 +105,13 @@ class Ingestor:
     def _keep_for_attention(self, reading: Reading, raw: bytes, source_key: str, source_ref: str,
                             cursor: str | None, error: str) -> IngestResult:
         identity = reading.mail.identity
-        try:
-            with self.store.unit_of_work() as uow:
-                if uow.messages.get_by_identity(identity) is None:
-                    self._record(uow, reading, raw, None, source_key, source_ref, state="attention",
-                                 reason=f"could not be processed ({error}); kept for a person to read")
-                if cursor is not None and source_key:
-                    uow.cursors.set(source_key, cursor)
-                uow.commit()
-        except Exception as exc:
-            if is_transient(exc):
-                raise StoreUnavailable(describe(exc)) from exc
-            raise
+        with unavailable_raised(), self.store.unit_of_work() as uow:
+            if uow.messages.get_by_identity(identity) is None:
+                self._record(uow, reading, raw, None, source_key, source_ref, state="attention",
+                             reason=f"could not be processed ({error}); kept for a person to read")
+            if cursor is not None and source_key:
+                uow.cursors.set(source_key, cursor)
+            uow.commit()
         return IngestResult(identity, reading.kind, "attention", reason=error)
 
     def _ingest(self, uow: UnitOfWork, reading: Reading, raw: bytes, source_key: str,
@@ -214,13 +209,8 @@ class Ingestor:
     def poll(self, source: MailSource, limit: int = POLL_BATCH) -> list[IngestResult]:
         """Read up to ``limit`` new mails from ``source``; each is recorded, then settled at the source. Raises
         :class:`~store.errors.StoreUnavailable` (what was recorded so far stays recorded and settled)."""
-        try:
-            with self.store.unit_of_work() as uow:
-                cursor = uow.cursors.get(source.key)
-        except Exception as exc:
-            if is_transient(exc):
-                raise StoreUnavailable(describe(exc)) from exc
-            raise
+        with unavailable_raised(), self.store.unit_of_work() as uow:
+            cursor = uow.cursors.get(source.key)
         results = []
         fetched: FetchedMail
         for fetched in source.fetch(cursor, limit):
