@@ -6,23 +6,36 @@ The shared mailbox takes mail from anyone, so a sender is who the mail proves, n
 in plain words.  It is pure (no I/O, no clock) and never raises.  Reasons name at most addresses, domains and
 authserv-ids, each only when it is shaped like one, never other mail text.
 
+Raw values
+----------
+
+From, Sender and Authentication-Results are decided on as the mail wrote them: ``mail.raw_headers``, unfolded and
+nothing else (:class:`~parsers.mail.ParsedMail`).  The email package behind :func:`~parsers.message.parse_message`
+repairs what it reads (of ``jane.iro@example.test <attacker@evil.example>`` it keeps ``jane.iro@example.test``) and
+decodes RFC 2047 encoded words everywhere, so an address or a ``dmarc=pass`` could hide inside one.  The decoded
+values (``mail.headers``, ``mail.from_``) are read as well, and where the two readings disagree the mail is refused.
+A mail without raw values (a ParsedMail built by hand) has no From, Sender or Authentication-Results to decide on.
+
 The rules, in the order they are checked
 -----------------------------------------
 
 1. **Exactly one From mailbox.**  The decoded value of every ``From`` header is read with
    :func:`email.utils.getaddresses`; more than one ``From`` header, or more than one mailbox in it, or none at all:
    unauthenticated.  The one mailbox must also be the address :func:`parsers.message.parse_message` read
-   (``mail.from_``): two readers that disagree on who the mail is from prove nothing.
+   (``mail.from_``), and the only addr-spec of the raw From: two readers that disagree on who the mail is from prove
+   nothing.  The raw From is read in one pass that repairs nothing: every ``<...>`` and every bare ``local@domain``
+   word outside angle brackets, quoted strings and comments is an addr-spec, so ``jane.iro@example.test
+   <attacker@evil.example>``, ``<a@x> <b@y>`` and ``a@x b@y`` are two From mailboxes, whatever the email package
+   keeps of them.
 2. **Sender.**  A ``Sender`` header whose address differs from the From address: unauthenticated.  So is more
-   than one ``Sender`` header or mailbox, and a ``Sender`` header with no readable mailbox.
+   than one ``Sender`` header or mailbox, and a ``Sender`` header with no readable mailbox; decoded or raw (read as
+   the raw From is).
 3. **Display name.**  A From display name that contains an e-mail address other than the From address
-   (``"jane.iro@example.test" <attacker@evil.example>``): unauthenticated.  The name is NFKC-normalised and stripped
-   of invisible format characters first, so a full-width ``＠`` or a zero-width space does not hide the address.
-   The unquoted form (``jane.iro@example.test <attacker@evil.example>``) does not reach this module: the stdlib
-   reader behind :func:`~parsers.message.parse_message` keeps only ``jane.iro@example.test`` of it and drops the
-   angle address.  Rule 4b catches it whenever the council's gateway reported DMARC (it reads the real From domain,
-   ``evil.example``); without a trusted DMARC result such a mail is unauthenticated anyway unless rule 5 proves the
-   claimed address.
+   (``"jane.iro@example.test" <attacker@evil.example>``): unauthenticated.  The names read are the decoded ones and
+   all the raw From's text outside its angle address (phrase, quoted strings, comments), as written and with its
+   encoded words decoded (``=?utf-8?q?jane.iro=40example.test?= <attacker@evil.example>``): decoding there can
+   only add a reason to refuse.  Each is NFKC-normalised and stripped of invisible format characters first, so a
+   full-width ``＠`` or a zero-width space does not hide the address.
 4. **Failing results.**  Every ``Authentication-Results`` header (RFC 8601) is read, trusted or not: a failing
    result for the From domain in ANY of them makes the mail unauthenticated, because whoever added the header can
    only hurt the mail it is in.  Failing means ``spf=fail``, ``spf=softfail`` (and RFC 5451's ``spf=hardfail``),
@@ -36,6 +49,10 @@ The rules, in the order they are checked
 
    For a failure the domain counts when it equals the From domain or either is a subdomain of the other
    (``bounce.council.gov.uk`` and ``council.gov.uk``); an spf or dkim failure naming no domain at all is not counted.
+
+   Authentication-Results are never RFC 2047-decoded: an encoded word there is a word like any other, and proves
+   nothing (``=?us-ascii?q?mx.council.example?=`` is no authserv-id of the gateway's, and an encoded
+   ``dmarc=pass`` is no result).
 
    4a. **Limits.**  A header longer than :data:`MAX_HEADER_CHARS`, a header with more than :data:`MAX_RESULTS`
    results, or more than :data:`MAX_HEADERS` ``Authentication-Results`` headers: unauthenticated (what was not read
@@ -85,17 +102,18 @@ guards:
 - **A trusted id that contradicts itself proves nothing.**  A pass for a method (spf, dkim, dmarc) reported under a
   trusted id counts only if every result of that method under that id is a pass (for spf: every result about
   ``smtp.mailfrom``).  A second header under the gateway's id that disagrees with it is what a forged copy looks
-  like, for instance one written as an RFC 2047 encoded-word that the gateway did not recognise as its own id and
-  :func:`~parsers.message.parse_message` then decoded.  The gateway should still remove headers claiming its id from
-  incoming mail (RFC 8601 section 5); this guard only helps when the gateway reports the method itself.
+  like.  The gateway should still remove headers claiming its id from incoming mail (RFC 8601 section 5); this
+  guard only helps when the gateway reports the method itself.
 """
 
 from __future__ import annotations
 
 import contextlib
+import re
 import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from email.header import decode_header
 from email.utils import getaddresses
 
 from parsers.mail import ParsedMail
@@ -118,7 +136,8 @@ NO_AUTHSERV_ID = "(no authserv-id)"
 the form Exchange Online Protection writes.  No parsed authserv-id ever matches it."""
 
 MAX_HEADER_CHARS = 8192
-"""An Authentication-Results header longer than this (decoded characters) is not read: the mail is unauthenticated."""
+"""An Authentication-Results header longer than this (characters of its raw value) is not read: the mail is
+unauthenticated."""
 
 MAX_RESULTS = 50
 """An Authentication-Results header with more results than this: the mail is unauthenticated."""
@@ -145,6 +164,11 @@ _WORD_STOP = frozenset(' \t\r\n()";=')
 _VALUE_STOP = frozenset(" \t\r\n();")
 # Characters that cannot be part of an address found in a display name: they split it into candidate words.
 _NAME_SEPARATORS = str.maketrans({ch: " " for ch in "\"'<>()[]{},;:|\\/\t\r\n"})
+# A raw address field: characters that end a word (besides '"', "@", "(" and "<", read on their own).
+_RAW_SEPARATORS = frozenset(" \t\r\n),;:>")
+_RAW_WORD_STOP = _RAW_SEPARATORS | frozenset('"@(<')
+# An RFC 2047 encoded word; no class can take a "?", so a failed try stops at the next one (linear).
+_ENCODED_WORD_RE = re.compile(r"=\?[^?\s]*\?[^?\s]*\?[^?\s]*\?=")
 
 
 # --- the public types ----------------------------------------------------------------------------------------
@@ -451,6 +475,88 @@ def _addresses_in_name(name: str) -> list[str]:
     return found
 
 
+@dataclass(frozen=True)
+class _RawAddresses:
+    """A raw From or Sender value as RFC 5322 writes it, before any decoding: its addr-specs in order (the content of
+    each ``<...>`` and each bare ``local@domain`` word outside them, lower-case, blanks removed) and its text outside
+    angle brackets (phrases, quoted strings, comments: where display names are)."""
+
+    addresses: tuple[str, ...]
+    display: str
+
+
+def _read_raw_addresses(value: str) -> _RawAddresses:
+    """The addr-specs and display text of a raw address field; one pass, every index only moves forward.
+
+    Unlike the email package this never repairs: a bare address in a display name (``jane.iro@example.test
+    <attacker@evil.example>``) or two angle addresses in one mailbox are two addr-specs.  A word is a bare addr-spec
+    when an ``@`` outside its quoted strings has something before and after it (``"j iro"@example.test`` is one).
+    Comments and groups (``name: ... ;``) hold no addr-spec of their own.
+    """
+    addresses: list[str] = []
+    display: list[str] = []
+    n = len(value)
+    i = shown = 0  # shown: where the display text not yet copied starts
+    word = inner_at = -1  # where the current word starts; its first "@" after its first character
+
+    def close(stop: int) -> None:
+        nonlocal word, inner_at
+        if 0 <= word < inner_at < stop - 1:
+            addresses.append("".join(value[word:stop].split()).lower())
+        word = inner_at = -1
+
+    while i < n:
+        ch = value[i]
+        if ch == '"':
+            word = i if word < 0 else word
+            i = _read_quoted(value, i)[1]
+        elif ch == "@":
+            if word < 0:
+                word = i
+            elif inner_at < 0:
+                inner_at = i
+            i += 1
+        elif ch == "(":
+            close(i)
+            i = _skip_comment(value, i)
+        elif ch == "<":
+            close(i)
+            display.append(value[shown:i])
+            k = i + 1
+            while k < n and value[k] != ">":
+                k = _read_quoted(value, k)[1] if value[k] == '"' else k + 1
+            address = "".join(value[i + 1 : k].split()).lower()
+            if address:
+                addresses.append(address)
+            display.append(" ")
+            i = shown = min(k + 1, n)
+        elif ch in _RAW_SEPARATORS:
+            close(i)
+            i += 1
+        else:
+            word = i if word < 0 else word
+            i += 1
+            while i < n and value[i] not in _RAW_WORD_STOP:
+                i += 1
+    close(n)
+    display.append(value[shown:])
+    return _RawAddresses(tuple(addresses), "".join(display))
+
+
+def _decode_word(match: re.Match[str]) -> str:
+    try:
+        return "".join(chunk.decode(charset or "ascii", "replace") if isinstance(chunk, bytes) else chunk
+                       for chunk, charset in decode_header(match.group()))
+    except Exception:  # an unknown charset, bad base64...: the word as it is
+        return match.group()
+
+
+def _decoded_words(text: str) -> str:
+    """``text`` with each RFC 2047 encoded word decoded: only to look for addresses hidden in a display name, where
+    decoding can add a reason to refuse a mail, never take one away."""
+    return _ENCODED_WORD_RE.sub(_decode_word, text) if "=?" in text else text
+
+
 # --- the verdict ---------------------------------------------------------------------------------------------
 
 
@@ -499,13 +605,25 @@ def _read_from(mail: ParsedMail) -> tuple[str | None, list[str], tuple[str, ...]
     local, at, domain = address.rpartition("@")
     if not (at and local and domain):
         return None, [], ("the From address has no domain",)
+    differ = ("the From header reads differently to different mail parsers",)
     if mail.from_ is None or mail.from_.email != address:
-        return None, [], ("the From header reads differently to different mail parsers",)
-    return address, [name, mail.from_.name], ()
+        return None, [], differ
+    raw = mail.raw_header_all("from")
+    if len(raw) != 1:
+        return None, [], differ
+    read = _read_raw_addresses(raw[0])
+    if len(read.addresses) > 1:
+        return None, [], (f"{len(read.addresses)} From mailboxes",)
+    if read.addresses != (address,):
+        return None, [], differ
+    return address, [name, mail.from_.name, read.display, _decoded_words(read.display)], ()
 
 
 def _sender_problems(mail: ParsedMail, address: str) -> list[str]:
     values = mail.header_all("sender")
+    raw = mail.raw_header_all("sender")
+    if len(raw) != len(values):
+        return ["the Sender header reads differently to different mail parsers"]
     if not values:
         return []
     if len(values) > 1:
@@ -520,6 +638,13 @@ def _sender_problems(mail: ParsedMail, address: str) -> list[str]:
         return [f"{len(mailboxes)} Sender mailboxes"]
     if mailboxes[0] != address:
         return [f"Sender {_shown_address(mailboxes[0])} differs from From {_shown_address(address)}"]
+    found = _read_raw_addresses(raw[0]).addresses
+    if not found:
+        return ["a Sender header with no readable mailbox"]
+    if len(found) > 1:
+        return [f"{len(found)} Sender mailboxes"]
+    if found[0] != address:
+        return [f"Sender {_shown_address(found[0])} differs from From {_shown_address(address)}"]
     return []
 
 
@@ -542,7 +667,7 @@ def _id_key(authserv_id: str | None) -> str | None:
 
 def _read_authentication_results(mail: ParsedMail, policy: AuthPolicy) -> _Read:
     read = _Read()
-    values = mail.header_all("authentication-results")
+    values = mail.raw_header_all("authentication-results")  # never RFC 2047-decoded: an encoded word proves nothing
     if len(values) > MAX_HEADERS:
         read.problems.append(f"more than {MAX_HEADERS} Authentication-Results headers")
         return read

@@ -5,6 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
+RAW_HEADERS = frozenset({"from", "sender", "authentication-results"})
+"""The headers :class:`ParsedMail` also keeps raw (``raw_headers``): those :mod:`parsers.authenticity` decides on."""
+
 
 @dataclass(frozen=True)
 class Address:
@@ -36,6 +39,11 @@ class ParsedMail:
     top-level header as ``(lower-case name, decoded value)`` in order, so rules that look at
     headers (machine-mail detection) need nothing else.  ``defects`` lists what could not be
     parsed; a non-empty list never means the mail was dropped.
+
+    ``raw_headers`` keeps the headers named in :data:`RAW_HEADERS` (From, Sender, Authentication-Results; every
+    instance, in order) as ``(lower-case name, raw value)``: unfolded, 8-bit bytes read as UTF-8 (else
+    Windows-1252), and nothing else done to them: never RFC 2047-decoded, never re-read as addresses.  Who sent a
+    mail is decided on these (:mod:`parsers.authenticity`); ``headers`` is for reading what a mail says.
     """
 
     message_id: str | None
@@ -62,6 +70,7 @@ class ParsedMail:
     defects: tuple[str, ...] = ()
     fingerprint: str = ""             # stable hash of key headers; identity when Message-ID is missing
     size: int = 0
+    raw_headers: tuple[tuple[str, str], ...] = ()  # RAW_HEADERS as they came (see above)
     extra: dict[str, str] = field(default_factory=dict, compare=False, hash=False)
 
     @property
@@ -80,3 +89,10 @@ class ParsedMail:
     def header_all(self, name: str) -> list[str]:
         name = name.lower()
         return [value for key, value in self.headers if key == name]
+
+    def raw_header_all(self, name: str) -> list[str]:
+        """Every raw value of header ``name`` (one of :data:`RAW_HEADERS`), in order; see ``raw_headers``."""
+        name = name.lower()
+        if name not in RAW_HEADERS:
+            raise ValueError(f"{name!r} is not kept raw; the raw headers are {sorted(RAW_HEADERS)}")
+        return [value for key, value in self.raw_headers if key == name]

@@ -28,7 +28,7 @@ from email.policy import Compat32, EmailPolicy, Policy
 from email.utils import getaddresses, parsedate_to_datetime
 
 from parsers.html import MAX_REPLY_LINES, read_html
-from parsers.mail import Address, Attachment, ParsedMail
+from parsers.mail import RAW_HEADERS, Address, Attachment, ParsedMail
 from parsers.reply import strip_reply, strip_signature
 
 __all__ = [
@@ -75,7 +75,8 @@ MAX_MULTIPART_DEPTH = 8
 MAX_MIME_PARTS = 1000
 """MIME parts read; the email package reads a few headers of each, at a tenth of a millisecond a header."""
 MAX_REPLY_VALEDICTIONS = 50
-"""Lines ending in "regards" read by the signature rules, which count the lines after each one."""
+"""Lines ending in "regards" read by the signature rules. Those rules are linear now (tests/parsers/
+test_linear_time.py); the cap stays as a bound on a text that is no reply (a real reply has one or two)."""
 
 # The headers the bot reads (here and in parsers.machine, parsers.authenticity): kept first when a header block
 # is too large, wherever they are in it.
@@ -560,8 +561,8 @@ def _read_mime(data: bytes, policy: Policy, defects: list[str]) -> Message:
 
 def _reply_input(text: str, defects: list[str]) -> str:
     """``text`` as handed to the reply and signature rules of parsers.reply: its first MAX_REPLY_LINES lines, and
-    only up to its MAX_REPLY_VALEDICTIONS-th "regards" line (those rules work line by line, and for each "regards"
-    line count the lines after it).  The reply's own words come first, so only a text that is no reply loses.
+    only up to its MAX_REPLY_VALEDICTIONS-th "regards" line (a bound on work; no real reply has that many).  The
+    reply's own words come first, so only a text that is no reply loses.
     Line breaks are made LF first, as those rules do."""
     text = text.replace("\r\n", "\n").replace("\r", "\n")
     lines = text.count("\n")
@@ -611,6 +612,15 @@ def _clean(value: str) -> str:
     if _has_escapes(value):
         value = _decode_mixed(value.encode("utf-8", "surrogateescape"))[0]
     return _SPACE_RE.sub(" ", value).strip()
+
+
+def _raw_header_value(raw: object) -> str:
+    """One header value as it came, for authenticity decisions: unfolded (its line breaks removed, the blanks after
+    them kept) and its 8-bit bytes read as UTF-8, else Windows-1252; never RFC 2047-decoded nor otherwise rewritten."""
+    value = raw if isinstance(raw, str) else str(raw)
+    if _has_escapes(value):
+        value = _decode_mixed(value.encode("utf-8", "surrogateescape"))[0]
+    return value.replace("\r", "").replace("\n", "").strip()
 
 
 def _decode_header_value(name: str, raw: object, defects: list[str]) -> str:
@@ -974,9 +984,12 @@ def _first(headers: list[tuple[str, str]], name: str) -> str | None:
 def _parse(raw: bytes, policy: Policy, defects: list[str], size: int) -> ParsedMail:
     msg = _read_mime(raw, policy, defects)
     headers: list[tuple[str, str]] = []
+    raw_headers: list[tuple[str, str]] = []
     for name, value in msg.raw_items():
         key = _clean(str(name)).lower()
         headers.append((key, _decode_header_value(key, value, defects)))
+        if key in RAW_HEADERS:
+            raw_headers.append((key, _raw_header_value(value)))
     if not headers:
         defects.append("no headers found: not an RFC 5322 message")
 
@@ -1044,6 +1057,7 @@ def _parse(raw: bytes, policy: Policy, defects: list[str], size: int) -> ParsedM
         defects=tuple(dict.fromkeys(defects)),
         fingerprint=_fingerprint(from_[0] if from_ else None, to, date, date_raw, subject, text),
         size=size,
+        raw_headers=tuple(raw_headers),
     )
 
 

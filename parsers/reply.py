@@ -306,19 +306,31 @@ def _is_sign_off(line: str) -> bool:
     return not re.search(r"[,;:!?]|\.\s", bare)
 
 
+def _non_blank_after(lines: Sequence[str]) -> list[int]:
+    """For each index ``i``, how many of ``lines[i:]`` are not blank (one more entry, 0, for the end); one
+    backward pass, so that asking it for every line costs no more than reading the lines once."""
+    counts = [0] * (len(lines) + 1)
+    for i in range(len(lines) - 1, -1, -1):
+        counts[i] = counts[i + 1] + (1 if lines[i].strip() else 0)
+    return counts
+
+
 def strip_signature(text: str) -> str:
     """``text`` without its signature: from a ``-- `` delimiter, a mobile sign-off ("Sent from my
     iPhone", "Get Outlook for iOS"…), a "Kind regards" valediction or a confidentiality disclaimer
-    to the end."""
+    to the end.  A valediction counts only when at most _VALEDICTION_TAIL_LIMIT non-blank lines
+    follow it (a signature, not a "Regards" line in the middle of a text)."""
     lines = _normalise(text)
     cut = len(lines)
+    non_blank_after: list[int] | None = None  # counted once, at the first valediction
     for i, line in enumerate(lines):
         if _SIG_DELIMITER_RE.match(line) or _is_sign_off(line) or _DISCLAIMER_RE.match(line):
             cut = i
             break
         if _VALEDICTION_RE.match(line):
-            tail = [rest for rest in lines[i + 1 :] if rest.strip()]
-            if len(tail) <= _VALEDICTION_TAIL_LIMIT:
+            if non_blank_after is None:
+                non_blank_after = _non_blank_after(lines)
+            if non_blank_after[i + 1] <= _VALEDICTION_TAIL_LIMIT:
                 cut = i
                 break
     return _finish(lines[:cut])

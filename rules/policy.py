@@ -122,11 +122,15 @@ class Policy:
     def _numbers(self) -> str:
         return ", ".join(str(lvl.number) for lvl in self.levels)
 
+    def find_level(self, number: int) -> Level | None:
+        """The level with this number, or ``None`` when the policy has none (:meth:`level` raises instead)."""
+        return next((lvl for lvl in self.levels if lvl.number == number), None)
+
     def level(self, number: int) -> Level:
         """The level with this number; :class:`PolicyError` naming the valid numbers when there is none."""
-        for lvl in self.levels:
-            if lvl.number == number:
-                return lvl
+        found = self.find_level(number)
+        if found is not None:
+            return found
         raise PolicyError(
             f"policy {self.key!r}: there is no {self.level_word} {number!r} — use one of {self._numbers()}"
         )

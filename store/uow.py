@@ -13,8 +13,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import UTC, datetime
 from types import TracebackType
+from typing import Any
 
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine
 from sqlalchemy.engine import URL
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -44,12 +45,14 @@ class UnitOfWork:
     cursors: CursorRepository
 
     def __init__(self, session_factory: sessionmaker[Session],
-                 clock: Callable[[], datetime] = utc_now) -> None:
+                 clock: Callable[[], datetime] = utc_now, *, durable: bool = True) -> None:
         self._session_factory = session_factory
         self.clock = clock
+        self.durable = durable
+        self._relaxed: tuple[Connection, Any, int] | None = None
 
     def __enter__(self) -> UnitOfWork:
-        self.session = self._session_factory()
+        self.session = self._session_factory() if self.durable else self._relaxed_session()
         self.escalations = EscalationRepository(self.session)
         self.messages = MessageRepository(self.session)
         self.events = EventRepository(self.session, self.clock)
@@ -66,6 +69,29 @@ class UnitOfWork:
                 self.rollback()
         finally:
             self.session.close()
+            if self._relaxed is not None:
+                connection, raw, level = self._relaxed
+                self._relaxed = None
+                try:
+                    raw.execute(f"PRAGMA synchronous={int(level)}")  # outside any transaction again
+                finally:
+                    connection.close()
+
+    def _relaxed_session(self) -> Session:
+        """A session whose commit does not wait for the disk (SQLite ``synchronous=NORMAL`` in WAL mode: the
+        commit survives the process being killed, not the machine losing power). Only for what may be lost on a
+        power cut without harm, because it is found again (the deliverer's "sent" mark: a mark lost leaves the
+        mail in doubt, and it is looked for before being sent again). Other databases: an ordinary session."""
+        bind = self._session_factory.kw.get("bind")
+        if not isinstance(bind, Engine) or bind.dialect.name != "sqlite":
+            return self._session_factory()
+        connection = bind.connect()  # no transaction yet: the pragma may only change outside one
+        raw = connection.connection.driver_connection
+        assert raw is not None
+        level = raw.execute("PRAGMA synchronous").fetchone()[0]
+        raw.execute("PRAGMA synchronous=NORMAL")
+        self._relaxed = (connection, raw, level)
+        return self._session_factory(bind=connection)
 
     def commit(self) -> None:
         self.session.commit()
@@ -92,8 +118,10 @@ class Store:
     def current_revision(self) -> str | None:
         return migrate.current(self.engine)
 
-    def unit_of_work(self) -> UnitOfWork:
-        return UnitOfWork(self.session_factory, self.clock)
+    def unit_of_work(self, *, durable: bool = True) -> UnitOfWork:
+        """A transaction. ``durable=False``: on SQLite its commit does not wait for the disk (see
+        :meth:`UnitOfWork._relaxed_session`); use it only for what is found again after a power cut."""
+        return UnitOfWork(self.session_factory, self.clock, durable=durable)
 
     def dispose(self) -> None:
         """Close the engine's connections (end of the process, or of a test)."""

@@ -428,15 +428,23 @@ class _SinkHandler:
         raw: bytes = envelope.original_content or envelope.content
         stamped = gateway_stamp(raw, envelope.mail_from or "")  # what the mailboxes get, as behind a real gateway
         rcpts = tuple(envelope.rcpt_tos)
-        errors: list[str] = []
-        if self._server.dovecot is not None:
-            for rcpt in rcpts:
+        dovecot, mail_from = self._server.dovecot, envelope.mail_from or ""
+
+        def deliver_all() -> tuple[str, ...]:
+            errors: list[str] = []
+            for rcpt in rcpts if dovecot is not None else ():
                 try:
-                    await asyncio.to_thread(self._server.dovecot.deliver, rcpt, stamped, envelope.mail_from or "")
+                    dovecot.deliver(rcpt, stamped, mail_from)
                 except (smtplib.SMTPException, OSError) as exc:
                     log.warning("LMTP delivery to %s failed: %s", rcpt, exc)
                     errors.append(f"{rcpt}: {exc}")
-        self._server._record(ReceivedMail(envelope.mail_from or "", rcpts, raw, tuple(errors)))
+            return tuple(errors)
+
+        # Like a real MTA, the message is taken for every recipient at once: delivery runs to the end in its own
+        # thread even when the client hangs up before the reply (a killed sender cancels this coroutine; a
+        # per-recipient await would deliver to some recipients and not to the rest).
+        errors = await asyncio.to_thread(deliver_all)
+        self._server._record(ReceivedMail(mail_from, rcpts, raw, errors))
         return "250 Message accepted for delivery"
 
 

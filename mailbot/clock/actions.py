@@ -65,7 +65,7 @@ class Actions:
         """The record so far, for the body of an escalation: each stage and each human mail, oldest first."""
         items: list[dict[str, Any]] = []
         for stage in esc.stages:
-            level = self._level(stage.level)
+            level = self.policy.find_level(stage.level)
             items.append({
                 "when": stage.started_on, "who": self._name(stage.addressee_email),
                 "what": f"{level.label if level else f'Level {stage.level}'} ({stage.role}) — response due "
@@ -87,9 +87,6 @@ class Actions:
     def concern(self, esc: Escalation) -> str:
         first = next((m for m in esc.messages if m.direction == "in" and m.kind == "human"), None)
         return (first.new_text or "").strip() if first is not None else ""
-
-    def _level(self, number: int) -> Level | None:
-        return next((lvl for lvl in self.policy.levels if lvl.number == number), None)
 
     def _base(self, esc: Escalation) -> dict[str, Any]:
         return {"ref": esc.reference, "children": children_text(esc), "case": case_text(esc),
@@ -203,7 +200,7 @@ class Actions:
     def chase(self, uow: UnitOfWork, esc: Escalation, action: Action, now: datetime) -> None:
         stage = esc.current_stage
         assert stage is not None
-        level = self._level(stage.level)
+        level = self.policy.find_level(stage.level)
         label = level.label if level else f"Level {stage.level}"
         due = stage.due_on
         today = london_date(now)
@@ -258,7 +255,7 @@ class Actions:
         if not esc.iro_email:
             return
         stage = esc.current_stage
-        level = self._level(stage.level) if stage is not None else None
+        level = self.policy.find_level(stage.level) if stage is not None else None
         self._queue(uow, esc, key=f"not_counted.{msg.identity}", kind="not_counted", template="not_counted",
                     to=[esc.iro_email], cc=[], now=now, reason=reason, sender=msg.from_name or msg.from_email,
                     level_label=level.label if level else "current level",
@@ -269,7 +266,8 @@ class Actions:
         if not esc.iro_email or not inferred:
             return
         self._queue(uow, esc, key="ack", kind="acknowledgement", template="acknowledgement", to=[esc.iro_email],
-                    cc=[], now=now, stage=esc.current_stage, inferred=inferred, level=self._level(esc.current_level))
+                    cc=[], now=now, stage=esc.current_stage, inferred=inferred,
+                    level=self.policy.find_level(esc.current_level))
 
 
 __all__ = ["Actions", "case_text", "children_text"]

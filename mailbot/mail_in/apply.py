@@ -59,12 +59,15 @@ class Applier:
                       iros_listed=bool(parties.iros))
 
     def refuse(self, uow: UnitOfWork, esc: Escalation, msg: Message, reading: Reading, act: Act,
-               verdict: Ruling) -> None:
+               verdict: Ruling, *, parties: Parties | None = None) -> None:
         """A command or a level change the sender may not give: recorded as refused (the mail needs a person's
-        attention) and reported to the IRO and QA managers, once per mail."""
+        attention) and reported to the IRO and QA managers, once per mail. ``parties``: the record's people as the
+        caller already worked them out for the ruling (worked out here when not given)."""
         msg.state, msg.attention_reason = "attention", f"not obeyed: {verdict.reason}"
         kind = "command_refused" if act in COMMANDS else f"{act}_refused"
-        data = {"act": str(act), "standing": str(self.standing(reading, esc)), "reason": verdict.reason}
+        parties = parties if parties is not None else self.parties(esc)
+        standing = standing_of(reading.sender, parties, proven=reading.proven)
+        data = {"act": str(act), "standing": str(standing), "reason": verdict.reason}
         if act in COMMANDS:
             data["command"] = str(act)
         uow.events.append(kind, escalation=esc, message=msg, actor=reading.sender or "unknown", data=data)
@@ -77,11 +80,8 @@ class Applier:
     def level(self, number: int | None) -> Level:
         """The policy's level ``number``; without one (or one the policy lacks), the first formal level."""
         policy = self.config.policy
-        if number is not None:
-            for level in policy.levels:
-                if level.number == number:
-                    return level
-        return policy.first_formal_level()
+        found = policy.find_level(number) if number is not None else None
+        return found if found is not None else policy.first_formal_level()
 
     def due(self, level: Level, start: date, facts: SubjectFacts) -> tuple[date | None, str | None]:
         """The IRO's date from the subject where the policy lets it win, else the level's working days."""
@@ -173,7 +173,8 @@ class Applier:
         Returns ``"refused"`` when it asked for something its sender may not do, else ``"threaded"``."""
         sender = reading.sender
         actor = sender or "unknown"
-        standing = self.standing(reading, esc)
+        parties = self.parties(esc)
+        standing = standing_of(reading.sender, parties, proven=reading.proven)
         text = reading.mail.new_text
         day = london_date(reading.received)
         if ruling(standing, Act.TAG_THEMES):
@@ -186,7 +187,7 @@ class Applier:
                 self._obey(uow, esc, msg, command, reading)
                 return "threaded"
             if verdict.refused:
-                self.refuse(uow, esc, msg, reading, act, verdict)
+                self.refuse(uow, esc, msg, reading, act, verdict, parties=parties)
                 return "refused"
         if ruling(standing, Act.NAME_MANAGER) and self._set_addressee(uow, esc, msg, reading):
             return "threaded"
@@ -268,8 +269,8 @@ class Applier:
             uow.events.append(outcome, escalation=esc, message=msg, actor=actor, data={"text": command.text})
         elif command.action == "escalate":
             policy = self.config.policy
-            target = (next((lvl for lvl in policy.levels if lvl.number == command.level), None)
-                      if command.level is not None else policy.next_level(esc.current_level))
+            target = (policy.find_level(command.level) if command.level is not None
+                      else policy.next_level(esc.current_level))
             if target is None or target.number <= esc.current_level:
                 reason = "already at the last level" if target is None else f"already at level {esc.current_level}"
                 if command.level is not None and target is None:

@@ -6,6 +6,13 @@ applying a mail rolls that mail's transaction back and records it again, alone, 
 type, so the poll goes on with the next one. The database itself being unavailable (locked, disk full, connection
 lost) is not the mail's fault: nothing is recorded, the cursor stays where it was, and
 :class:`~store.errors.StoreUnavailable` tells the loop to back off and read the same mail again later.
+
+A mail is settled at its source (moved to a processed or attention folder, or marked) only after its transaction
+commits, so a stop in between leaves in the inbox, behind the cursor, a mail the store knows. Mails are recorded and
+settled one at a time, so that can only be the mail recorded last from the source. The first poll of each source
+looks it up, reads on as usual, and then, unless the source handed that mail out again (a replayed page, IMAP's
+leftovers), settles it (by ``Message.source_ref``) as a duplicate of it would be settled. This is the same for every
+transport, including those whose cursor cannot be wound back past it (a Graph delta link, an EWS sync state).
 """
 
 from __future__ import annotations
@@ -15,11 +22,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
+from sqlalchemy import Row, select
 from sqlalchemy.exc import IntegrityError
 
 from mailbot.clock.actions import Actions
 from mailbot.config import Config
-from mailbot.transports.source import FetchedMail, MailSource
+from mailbot.transports.source import FetchedMail, MailSource, TransportConnectionError, check_outcome
 from rules.authority import Act, Standing
 from store.errors import StoreUnavailable, describe, is_transient, unavailable_raised
 from store.models import Escalation, Message
@@ -56,6 +64,11 @@ class IngestResult:
         return "attention" if self.needs_attention or kept_for_attention else "processed"
 
 
+def _duplicate(identity: str, kind: str, state: str) -> IngestResult:
+    """The result for a mail the store already holds, in ``state``."""
+    return IngestResult(identity, kind, "duplicate", reason="kept for attention" if state == "attention" else "")
+
+
 class Ingestor:
     """Records mails into the store and applies what they mean."""
 
@@ -65,6 +78,9 @@ class Ingestor:
         self.clock = clock
         self.calendar = config.calendar.calendar()
         self.applier = Applier(config, self.calendar, Actions(config, self.calendar))
+        # per source key, from its first poll: the mail recorded last before it, until it is settled again
+        self._looked_up: set[str] = set()
+        self._left: dict[str, Row[tuple[str, str, str, str | None]]] = {}
 
     # -- one mail -------------------------------------------------------------------------------------
 
@@ -120,8 +136,10 @@ class Ingestor:
         applier = self.applier
         known = uow.messages.get_by_identity(identity)
         if known is not None:
-            return IngestResult(identity, reading.kind, "duplicate",
-                                reason="kept for attention" if known.state == "attention" else "")
+            if known.direction == "out":  # the copy of the bot's own mail the mail server delivered to it
+                return IngestResult(identity, reading.kind, "own", known.escalation.reference if known.escalation
+                                    else None, reason="the bot's own copy")
+            return _duplicate(identity, reading.kind, known.state)
         if reading.unreadable:
             self._record(uow, reading, raw, None, source_key, source_ref, state="attention",
                          reason="the mail could not be read: " + ("; ".join(reading.mail.defects) or "no headers"))
@@ -208,9 +226,20 @@ class Ingestor:
 
     def poll(self, source: MailSource, limit: int = POLL_BATCH) -> list[IngestResult]:
         """Read up to ``limit`` new mails from ``source``; each is recorded, then settled at the source. Raises
-        :class:`~store.errors.StoreUnavailable` (what was recorded so far stays recorded and settled)."""
+        :class:`~store.errors.StoreUnavailable` (what was recorded so far stays recorded and settled).
+
+        The first poll of a source also settles again the mail recorded last from it before (see the module text).
+        """
         with unavailable_raised(), self.store.unit_of_work() as uow:
             cursor = uow.cursors.get(source.key)
+            if source.key not in self._looked_up:
+                last = uow.session.execute(
+                    select(Message.identity, Message.kind, Message.state, Message.source_ref)
+                    .where(Message.source_key == source.key, Message.direction == "in")
+                    .order_by(Message.id.desc()).limit(1)).first()
+                if last is not None and last.source_ref:
+                    self._left[source.key] = last
+                self._looked_up.add(source.key)
         results = []
         fetched: FetchedMail
         for fetched in source.fetch(cursor, limit):
@@ -220,7 +249,34 @@ class Ingestor:
                 source.settle(fetched.ref, result.settle_as)
             except Exception as exc:  # settling is a courtesy; the mail is already safe in the store
                 log.warning("could not settle %s at the source: %s", fetched.ref, type(exc).__name__)
+        self._settle_left(source, {r.identity for r in results})
         return results
+
+    def _settle_left(self, source: MailSource, handed: set[str]) -> None:
+        """Settle the mail recorded last from ``source`` before its first poll, as a duplicate of it would be: a stop
+        between its transaction and its settling may have left it in the inbox, behind the cursor. Nothing to do if
+        this poll handed it out again (it is settled already). A mail settled already is left alone by every source.
+        An unreachable mailbox is tried again at the next poll; any other failure is logged and not retried."""
+        last = self._left.get(source.key)
+        if last is None:
+            return
+        if last.identity not in handed:
+            assert last.source_ref
+            outcome = check_outcome(_duplicate(last.identity, last.kind, last.state).settle_as)
+            try:
+                source.settle(last.source_ref, outcome)
+            except TransportConnectionError as exc:
+                log.warning("could not settle again the mail recorded last from %s before this start (%s); trying "
+                            "at the next poll", source.key, type(exc).__name__)
+                return
+            except Exception as exc:  # settling is a courtesy; the mail is already safe in the store
+                log.warning("could not settle again the mail recorded last from %s before this start: %s",
+                            source.key, type(exc).__name__)
+            else:
+                log.info("settled again the mail recorded last from %s before this start (a stop may have come "
+                         "between its recording and its settling) identity=%s outcome=%s", source.key,
+                         last.identity, outcome)
+        del self._left[source.key]
 
 
 __all__ = ["IngestResult", "Ingestor"]

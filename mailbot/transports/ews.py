@@ -25,6 +25,10 @@ cursor means "from the start".
 Pages with no new mail (only mails moved away, read flags changed...) advance an in-memory state, used by the
 next ``fetch`` when it is given the cursor this source last handed out; after a restart they are simply replayed.
 
+A stop after a mail was recorded but before it was settled leaves it in the folder with the cursor past it (the last
+mail of a page carries the page's new state): the service's first poll after a start settles it again from the
+store's record of it (:meth:`mailbot.mail_in.ingest.Ingestor.poll`), so it does not stay in the inbox.
+
 **Settling** moves a mail to ``processed_folder``/``attention_folder`` (created under the watched folder when
 missing; a name with "/" is a path); without folders a processed mail is marked as read and a mail needing
 attention is left unread for a person to see.
@@ -646,8 +650,8 @@ class EwsSource:
     # ---- settle -----------------------------------------------------------------------------------------------
     def settle(self, ref: str, outcome: str) -> None:
         """``"processed"``: marked read and moved to ``processed_folder`` (or only marked read). ``"attention"``:
-        moved unread to ``attention_folder`` (or left unread where it is). A mail already gone is logged and
-        left alone."""
+        moved unread to ``attention_folder`` (or left unread where it is). A mail already gone (settled already, or
+        moved by someone) is logged and left alone."""
         kind = check_outcome(outcome)
         item_id, _changekey = parse_ref(ref)
         target_name = self.processed_folder if kind == "processed" else self.attention_folder
@@ -661,7 +665,8 @@ class EwsSource:
                     if isinstance(res, Exception):
                         raise res
         except ews_errors.ErrorItemNotFound:
-            log.warning("ews settle: the mail is no longer in folder=%s (moved by someone?)", self.folder)
+            # settled already (the ingest settles again, at a start, the mail recorded last) or moved by someone
+            log.info("ews settle: the mail is no longer in folder=%s", self.folder)
             return
         except TransportError:
             raise

@@ -17,9 +17,12 @@ Mail.ReadWrite and Mail.Send with admin consent, limited to the shared mailbox b
   mid-page therefore replays part of that page: harmless, because ingest is idempotent by Message-ID
   (docs/architecture.md, "Mail in"). An expired or invalid delta token (410 ``SyncStateNotFound``/``syncStateInvalid``/
   ``resyncRequired``) restarts the delta from the beginning: the folder is read again, and ingest recognises
-  what it already recorded. ``@removed`` entries (moved or deleted mail, including what settle moved) are
-  skipped. A message that only *changed* (read, flagged) comes back in the delta too: it is handed out again and
-  recognised as a duplicate; settle writes only what differs, so the bot never keeps a message changing.
+  what it already recorded. A mail recorded just before a stop but not yet settled may lie behind the stored link
+  (the last mail of a page carries the link after it): the service's first poll after a start settles it again from
+  the store's record of it (:meth:`mailbot.mail_in.ingest.Ingestor.poll`). ``@removed`` entries (moved or deleted
+  mail, including what settle moved) are skipped. A message that only *changed* (read, flagged) comes back in the
+  delta too: it is handed out again and recognised as a duplicate; settle writes only what differs, so the bot
+  never keeps a message changing.
 - :class:`GraphSender` — sends our own MIME (``POST /sendMail``, ``Content-Type: text/plain``, the message
   base64-encoded: Graph's "send mail in MIME format"), so Message-ID, In-Reply-To, References, Auto-Submitted and
   X-IRO-Mailbot-Key reach recipients unchanged and Outlook threads the mail. Exchange saves the copy in Sent

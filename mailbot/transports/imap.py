@@ -576,13 +576,15 @@ class ImapSentFolder(_ImapLogin):
         password: str | None = None,
         oauth2_token_provider: Callable[[], str] | None = None,
         security: str = "tls",
-        folder: str = "Sent",
+        folder: str | None = "Sent",
         timeout: float = 30,
         *,
         ssl_context: ssl.SSLContext | None = None,
+        look_in: Sequence[str] | None = None,
     ) -> None:
         super().__init__(host, port, username, password, oauth2_token_provider, security, timeout, ssl_context)
         self.folder = folder
+        self.look_in = tuple(look_in) if look_in is not None else ((folder,) if folder else ())
         self._client: IMAPClient | None = None
         self._exists = False
 
@@ -631,33 +633,37 @@ class ImapSentFolder(_ImapLogin):
         raise AssertionError("unreachable")
 
     def append(self, raw: bytes) -> None:
-        """Store ``raw`` (CRLF line ends, as sent) in the folder, marked as read."""
+        """Store ``raw`` (CRLF line ends, as sent) in the folder, marked as read (nothing without a folder)."""
+        folder = self.folder
+        if folder is None:
+            return
 
         def work(client: IMAPClient) -> None:
             if not self._exists:
-                if not client.folder_exists(self.folder):
+                if not client.folder_exists(folder):
                     try:
-                        client.create_folder(self.folder)
-                        log.info("imap created folder=%s", self.folder)
+                        client.create_folder(folder)
+                        log.info("imap created folder=%s", folder)
                     except IMAPClientError:
-                        if not client.folder_exists(self.folder):
+                        if not client.folder_exists(folder):
                             raise
                 self._exists = True
-            client.append(self.folder, raw, flags=[SEEN])
+            client.append(folder, raw, flags=[SEEN])
 
         self._twice("saving a copy of a sent mail", work)
-        log.debug("imap saved a sent copy folder=%s size=%d", self.folder, len(raw))
+        log.debug("imap saved a sent copy folder=%s size=%d", folder, len(raw))
 
     def contains(self, message_id: str) -> bool:
-        """Whether a mail with ``message_id`` (with or without ``<>``) is in the folder (False if there is no
-        folder)."""
+        """Whether a mail with ``message_id`` (with or without ``<>``) is in one of the folders to look in (the
+        Sent folder, then where the mailbox's own copy arrives: the inbox, the processed folder). A folder that
+        does not exist holds nothing."""
         bare = message_id.strip().removeprefix("<").removesuffix(">").strip()
         wanted = f"<{bare}>"
 
-        def work(client: IMAPClient) -> bool:
-            if not client.folder_exists(self.folder):
+        def in_folder(client: IMAPClient, folder: str) -> bool:
+            if not client.folder_exists(folder):
                 return False
-            client.select_folder(self.folder, readonly=True)
+            client.select_folder(folder, readonly=True)
             uids = client.search(["HEADER", "Message-ID", wanted])
             if not uids:
                 return False
@@ -669,6 +675,9 @@ class ImapSentFolder(_ImapLogin):
                     return True
             return False
 
-        found = bool(self._twice("searching for a sent mail", work))
-        log.info("imap looked in sent folder=%s found=%s", self.folder, found)
-        return found
+        def work(client: IMAPClient) -> str | None:
+            return next((folder for folder in self.look_in if in_folder(client, folder)), None)
+
+        found = self._twice("searching for a sent mail", work)
+        log.info("imap looked for a sent mail folders=%d found=%s", len(self.look_in), found is not None)
+        return found is not None

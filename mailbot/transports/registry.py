@@ -181,14 +181,20 @@ def _imap_check(config: Config, what: str) -> list[Check]:
 
 
 def _imap_sent_folder(config: Config) -> Any:
-    """The mailbox's IMAP sent folder (``mailbox.imap.sent_folder``) for the SMTP sender, with the mailbox's own
-    credentials; None unless the mailbox is read over IMAP and that folder is set."""
-    imap = config.mailbox.imap
-    if config.mailbox.transport != "imap" or imap is None or not imap.sent_folder:
+    """Where the SMTP sender files and looks for its copies, with the mailbox's own credentials: the IMAP sent
+    folder (``mailbox.imap.sent_folder``, filed and searched) and, with ``mail_out.smtp.copy_to_mailbox``, the
+    inbox and processed folder the mailbox's own copy arrives in (searched). None unless the mailbox is read over
+    IMAP and there is something to file or search."""
+    imap, smtp = config.mailbox.imap, config.mail_out.smtp
+    copies = smtp is not None and smtp.copy_to_mailbox
+    if config.mailbox.transport != "imap" or imap is None or not (imap.sent_folder or copies):
         return None
     from .imap import ImapSentFolder
 
-    where = {"security": imap.security, "folder": imap.sent_folder}
+    look_in = [imap.sent_folder] if imap.sent_folder else []
+    if copies:
+        look_in += [imap.folder, *([imap.processed_folder] if imap.processed_folder else [])]
+    where = {"security": imap.security, "folder": imap.sent_folder, "look_in": tuple(dict.fromkeys(look_in))}
     if imap.auth == "xoauth2":
         tokens = app_tokens(config, "mailbox.imap.auth", "xoauth2")
         return ImapSentFolder(imap.host, imap.port, imap.username, oauth2_token_provider=tokens.imap_smtp_token,
@@ -205,15 +211,17 @@ def _smtp_sender(config: Config) -> MailSender:
         raise ConfigError('mail_out.smtp: is required when transport = "smtp" — add a [mail_out.smtp] table '
                           "with host (and username, password_env if the server needs a login)")
     sent_folder = _imap_sent_folder(config)
+    # the mailbox's own copy is only worth its delivery where it can be searched for (the mailbox read over IMAP)
+    copy_to = config.mailbox.address if sent_folder is not None and smtp.copy_to_mailbox else None
     if smtp.auth == "xoauth2":
         tokens = app_tokens(config, "mail_out.smtp.auth", "xoauth2")
         return SmtpSender(smtp.host, smtp.port, smtp.security, username=smtp.username or config.mailbox.address,
                           oauth2_token_provider=tokens.imap_smtp_token, timeout=smtp.timeout,
-                          sent_folder=sent_folder)
+                          sent_folder=sent_folder, copy_to=copy_to)
     password = secret(smtp.password_env, "mail_out.smtp.password_env", "the SMTP password") if smtp.username \
         else None
     return SmtpSender(smtp.host, smtp.port, smtp.security, username=smtp.username, password=password,
-                      timeout=smtp.timeout, sent_folder=sent_folder)
+                      timeout=smtp.timeout, sent_folder=sent_folder, copy_to=copy_to)
 
 
 def _smtp_check(config: Config, what: str) -> list[Check]:

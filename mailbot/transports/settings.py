@@ -35,8 +35,8 @@ class ImapSettings:
     attention_folder: str | None = None
     idle: bool = True
     auth: str = "password"  # or "xoauth2": a token from the [mailbox.graph] app registration (Exchange Online)
-    # with mail_out.transport = "smtp": the folder the SMTP sender files its copies in and searches before sending
-    # again a mail that may have gone out already (SMTP itself files nothing); None: no copies, no search
+    # with mail_out.transport = "smtp": the folder the SMTP sender files its copies in (SMTP itself files nothing),
+    # searched with the inbox and processed folder before sending again a mail that may have gone out already
     sent_folder: str | None = None
 
     def password(self) -> str | None:
@@ -105,6 +105,9 @@ class SmtpSettings:
     password_env: str | None = None
     timeout: int = 30
     auth: str = "password"  # or "xoauth2": a token from the [mailbox.graph] app registration (Exchange Online)
+    # the bot's own address as one more envelope recipient of each mail, so that after a crash the copy in its
+    # mailbox says whether the server took the mail (used when the mailbox is read over IMAP; see transports.smtp)
+    copy_to_mailbox: bool = True
 
     def password(self) -> str | None:
         return os.environ.get(self.password_env) if self.password_env else None
@@ -273,6 +276,7 @@ def mail_out_settings(root: Table, base: Path) -> MailOutSettings:
             password_env=smtp_t.text("password_env", None, example="MAILBOT_SMTP_PASSWORD"),
             timeout=smtp_t.integer("timeout", 30, 1, 600, unit="seconds"),
             auth=smtp_t.text("auth", "password", example="xoauth2", choices=AUTH),
+            copy_to_mailbox=smtp_t.boolean("copy_to_mailbox", True),
         )
         if smtp.username and not smtp.password_env:
             raise smtp_t.error("password_env", "is required when username is set",

@@ -25,21 +25,27 @@ some recipients refused, others accepted               sent; ``send`` returns th
 A refused STARTTLS never falls back to plain text. Messages carry the code and the server's words, never the
 password or token.
 
-**Sent folder** (``mailbox.imap.sent_folder``: ``sent_folder`` here, an
-:class:`~mailbot.transports.imap.ImapSentFolder`). SMTP files no copy of what it sends, so with a sent folder the
-sender does it, in this order::
+**Knowing afterwards whether the server took a mail** (for a mail whose attempt was cut short by a crash; see
+``mailbot.mail_out.delivery``). SMTP files no copy of what it sends, so the sender makes two kinds of copy:
 
-    MAIL FROM, RCPT TO, DATA ... "."   →  250 (the server has the mail)
-    IMAP APPEND of the same bytes to the sent folder (\\Seen)
-    return                             →  the deliverer commits "sent" at once
+- **the mailbox's own copy** (``copy_to``: the bot's mailbox address, on by default when the mailbox is read
+  over IMAP; ``mail_out.smtp.copy_to_mailbox``). The bot's address is one more *envelope* recipient of the same
+  SMTP transaction (never in To/Cc, so nobody sees it): the server takes the mail for every accepted recipient
+  at once, so the bot's mailbox receives a copy exactly when the people do. A crash anywhere — even after the
+  "." and before the server's reply — leaves either a copy on its way to the mailbox (the server took the mail)
+  or none (it did not). If the server refuses every real recipient, the transaction is reset before DATA, so a
+  copy never arrives for a mail nobody got. The copy comes back into the mailbox like any mail; the ingest knows
+  its Message-ID as the bot's own and only settles it (``mailbot.mail_in.ingest``: outcome "own").
+- **a Sent folder copy** (``mailbox.imap.sent_folder``: ``sent_folder`` here, an
+  :class:`~mailbot.transports.imap.ImapSentFolder`): the same bytes APPENDed (``\\Seen``) right after the 250,
+  for people who look in Sent. On its own it leaves a window (the server has the mail, the APPEND has not run)
+  in which a crash makes a duplicate; with the mailbox's own copy that window is closed.
 
-and :meth:`SmtpSender.already_sent` searches that folder (``SEARCH HEADER Message-ID``). The IMAP connection is
-opened with the SMTP one (:meth:`SmtpSender.open`), so after the 250 only the APPEND itself runs. What a crash
-leaves: before the "." — nothing sent, nothing filed: sent again, correctly; after the APPEND — found, not sent
-again; between the "." and the end of the APPEND — sent but not filed: sent again, a duplicate (that window is the
-server taking the mail in, its reply and one APPEND). A failed APPEND is logged (WARNING) and the mail still
-counts as sent: the copy is only evidence for a later check. Without a sent folder :meth:`already_sent` answers
-None ("cannot tell").
+:meth:`SmtpSender.already_sent` asks ``sent_folder`` (which searches the Sent folder and the folders the mailbox's
+own copy can be in: the inbox and the processed folder; ``SEARCH HEADER Message-ID``). A failed APPEND is logged
+(WARNING) and the mail still counts as sent. Without a folder to search :meth:`already_sent` answers None
+("cannot tell"): bare SMTP, where a crash between the "." and the deliverer's mark sends the mail again
+(``bench/send_duplicates.py`` measures how often).
 """
 
 from __future__ import annotations
@@ -129,6 +135,7 @@ class SmtpSender:
         *,
         local_hostname: str | None = None,
         sent_folder: SentFolder | None = None,
+        copy_to: str | None = None,
     ) -> None:
         if security not in SECURITIES:
             raise ValueError(f"security must be one of {', '.join(SECURITIES)}, got {security!r}")
@@ -144,6 +151,7 @@ class SmtpSender:
         self.ssl_context = ssl_context
         self.local_hostname = local_hostname
         self.sent_folder = sent_folder
+        self.copy_to = copy_to.strip().lower() if copy_to and copy_to.strip() else None
         self._smtp: smtplib.SMTP | None = None
 
     # ---- connection ------------------------------------------------------------------------------------
@@ -268,7 +276,7 @@ class SmtpSender:
         sender = parseaddr(str(msg.get("Sender") or msg.get("From") or ""))[1]
         raw = msg.as_bytes(policy=SMTP_POLICY)
         try:
-            refused = smtp.sendmail(sender, list(recipients), raw)
+            refused = self._transaction(smtp, sender, list(recipients), raw)
             self._file_copy(raw)  # the server said 250: file the copy before anything else (see the module text)
         except smtplib.SMTPRecipientsRefused as exc:  # nobody accepted
             codes = {rcpt: (code, _text(text)) for rcpt, (code, text) in exc.recipients.items()}
@@ -295,6 +303,44 @@ class SmtpSender:
                 self.close()
         return {rcpt: (code, _text(text)) for rcpt, (code, text) in refused.items()}
 
+    def _transaction(self, smtp: smtplib.SMTP, sender: str, recipients: list[str],
+                     raw: bytes) -> dict[str, tuple[int, bytes]]:
+        """MAIL FROM, RCPT TO for each recipient (then the mailbox's own copy, ``copy_to``), DATA: what
+        :meth:`smtplib.SMTP.sendmail` does, except that the transaction is reset before DATA when every *real*
+        recipient was refused — the mailbox's copy alone must never make a mail nobody got look sent. Returns
+        the refused real recipients; the own copy's refusal is only logged (a crash would then send again)."""
+        if self.copy_to is None or self.copy_to in {r.lower() for r in recipients}:
+            return smtp.sendmail(sender, recipients, raw)
+        smtp.ehlo_or_helo_if_needed()
+        options = [f"size={len(raw)}"] if smtp.does_esmtp and smtp.has_extn("size") else []
+        code, resp = smtp.mail(sender, options)
+        if code != 250:
+            _end_transaction(smtp, code)
+            raise smtplib.SMTPSenderRefused(code, resp, sender)
+        refused: dict[str, tuple[int, bytes]] = {}
+        for rcpt in recipients:
+            code, resp = smtp.rcpt(rcpt)
+            if code not in (250, 251):
+                refused[rcpt] = (code, resp)
+            if code == 421:
+                smtp.close()
+                raise smtplib.SMTPRecipientsRefused(refused)
+        if len(refused) == len(recipients):
+            smtp.rset()
+            raise smtplib.SMTPRecipientsRefused(refused)
+        code, resp = smtp.rcpt(self.copy_to)
+        if code not in (250, 251):
+            log.warning("smtp refused the mailbox's own copy (a crash before the mail is recorded would send it "
+                        "again): %s %s", code, _text(resp))
+            if code == 421:
+                smtp.close()
+                raise smtplib.SMTPResponseException(code, resp)
+        code, resp = smtp.data(raw)
+        if code != 250:
+            _end_transaction(smtp, code)
+            raise smtplib.SMTPDataError(code, resp)
+        return refused
+
     def _file_copy(self, raw: bytes) -> None:
         if self.sent_folder is None:
             return
@@ -305,7 +351,8 @@ class SmtpSender:
                         "recorded would send it again): %s: %s", type(exc).__name__, exc)
 
     def already_sent(self, message_id: str) -> bool | None:
-        """Whether the sent folder holds a mail with ``message_id``; None without a sent folder."""
+        """Whether a copy of the mail with ``message_id`` is in the mailbox (its Sent folder, or the mailbox's own
+        copy in the inbox or the processed folder); None with no folder to search."""
         if self.sent_folder is None:
             return None
         try:
@@ -330,6 +377,14 @@ class SmtpSender:
 
     def __repr__(self) -> str:  # no password, no token
         return f"SmtpSender({self.host!r}, {self.port}, {self.security!r}, username={self.username!r})"
+
+
+def _end_transaction(smtp: smtplib.SMTP, code: int) -> None:
+    """After a refusal: 421 means the server is closing the connection; anything else, reset the transaction."""
+    if code == 421:
+        smtp.close()
+    else:
+        smtp.rset()
 
 
 def _quietly_close(smtp: smtplib.SMTP) -> None:

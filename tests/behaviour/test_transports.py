@@ -31,7 +31,7 @@ from exchangelib.protocol import close_connections
 
 from mailbot.app import App
 from mailbot.cli.views import escalation_detail
-from mailbot.config import Config, parse_config
+from mailbot.config import Config
 from mailbot.mail_in.ingest import IngestResult
 from mailbot.transports.ews import EwsSender, EwsSource
 from mailbot.transports.graph import GraphClient, GraphSender, GraphSource
@@ -43,7 +43,7 @@ from mailbot.transports.smtp import SmtpSender
 from mailbot.transports.source import MailSource
 from store.models import Message
 from store.uow import Store
-from tests.botsetup import TRIAL_SECURITY, Clock
+from tests.botsetup import Clock, directory_table, example_config
 from tests.fakes.exchange import FakeExchange, account, record_sleeps, serve
 from tests.fakes.graph import FakeGraph
 from tests.mailbot.transports import graph_payloads as gp
@@ -62,7 +62,6 @@ from tests.mailfactory import (
 )
 from tests.servers import DEFAULT_PASSWORD, DovecotServer, SmtpServer
 
-HOS = "hos@example.test"
 SUBJECT = "Action - Level 1 escalation - Jane Doe - MOSAIC 123456 - response by 01/12/2026"
 OPENED = datetime(2026, 11, 24, 9, 15, tzinfo=UTC)  # a Tuesday; Nov–Mar London is UTC
 
@@ -254,22 +253,8 @@ def world(request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.Mo
 
 @pytest.fixture()
 def config(tmp_path: Path) -> Config:
-    return parse_config(
-        {
-            "council": {"name": "Example Council", "domains": ["example.test"]},
-            "security": TRIAL_SECURITY,
-            "mailbox": {"address": BOT, "maildir": "unused-in"},
-            "mail_out": {"maildir": "unused-out"},
-            "store": {"url": "sqlite:///bot.db"},
-            "directory": {"qa_managers": [QA], "people": [
-                {"email": TM, "name": "Tom Manager", "role": "Team Manager", "reports_to": SM},
-                {"email": SM, "name": "Sara Service", "role": "Service Manager", "reports_to": HOS},
-                {"email": HOS, "name": "Hana Head", "role": "Head of Locality"},
-            ]},
-        },
-        source="test",
-        base=tmp_path,
-    )
+    return example_config(tmp_path, mailbox={"address": BOT, "maildir": "unused-in"},
+                          mail_out={"maildir": "unused-out"}, directory=directory_table())
 
 
 def service(world: World, config: Config, store: Store, clock: Clock) -> App:

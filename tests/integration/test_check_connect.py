@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.botsetup import COUNCIL_TOML, imap_mailbox_toml, smtp_mail_out_toml, sqlite_store_toml
 from tests.servers import DEFAULT_PASSWORD, DovecotServer, SmtpServer
 
 pytestmark = pytest.mark.integration
@@ -16,34 +17,12 @@ pytestmark = pytest.mark.integration
 
 def config_file(tmp_path: Path, dovecot: DovecotServer, smtp: SmtpServer, user: str) -> Path:
     path = tmp_path / "c.toml"
+    imap = imap_mailbox_toml(dovecot, address=user, password_env="T_IMAP_PASSWORD", folder="INBOX")
     path.write_text(f"""
-[council]
-name = "Example Council"
-domains = ["example.test"]
-
-[mailbox]
-transport = "imap"
-address = "{user}"
-
-[mailbox.imap]
-host = "{dovecot.host}"
-port = {dovecot.imap_port}
-security = "none"
-username = "{user}"
-password_env = "T_IMAP_PASSWORD"
-folder = "INBOX"
-
-[mail_out]
-transport = "smtp"
-
-[mail_out.smtp]
-host = "{smtp.host}"
-port = {smtp.port}
-security = "none"
-
-[store]
-url = "sqlite:///{tmp_path / 'bot.db'}"
-""", encoding="utf-8")
+{COUNCIL_TOML}
+{imap}
+{smtp_mail_out_toml(smtp)}
+{sqlite_store_toml(tmp_path)}""", encoding="utf-8")
     return path
 
 

@@ -25,7 +25,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.servers import DEFAULT_PASSWORD, GATEWAY_ID, DovecotServer, SmtpServer
+from tests.botsetup import directory_people, write_gateway_config
+from tests.servers import DEFAULT_PASSWORD, DovecotServer, SmtpServer
 
 pytestmark = pytest.mark.integration
 
@@ -56,54 +57,12 @@ def cast(dovecot: DovecotServer) -> Cast:
     return people
 
 
-def write_config(tmp_path: Path, dovecot: DovecotServer, smtp: SmtpServer, cast: Cast,
-                 *, people: list[tuple[str, str, str, str | None]]) -> Path:
-    rows = "\n".join(
-        f'[[directory.people]]\nemail = "{e}"\nname = "{n}"\nrole = "{r}"\n' + (f'reports_to = "{up}"\n' if up else "")
-        for e, n, r, up in people
-    )
-    path = tmp_path / "mailbot.toml"
-    path.write_text(f"""
-[council]
-name = "Example Council"
-domains = ["{DOMAIN}"]
-
-[policy]
-preset = "dorset"
-
-[mailbox]
-transport = "imap"
-address = "{cast.bot}"
-
-[mailbox.imap]
-host = "{dovecot.host}"
-port = {dovecot.imap_port}
-security = "none"
-username = "{cast.bot}"
-password_env = "{PASSWORD_ENV}"
-processed_folder = "Processed"
-
-[mail_out]
-transport = "smtp"
-
-[mail_out.smtp]
-host = "{smtp.host}"
-port = {smtp.port}
-security = "none"
-
-[store]
-url = "sqlite:///{tmp_path / 'bot.db'}"
-
-[security]
-# the test SMTP server stamps Authentication-Results as the council's gateway would (tests/servers.py)
-trusted_authserv_ids = ["{GATEWAY_ID}"]
-
-[directory]
-qa_managers = ["{cast.qa}"]
-
-{rows}
-""", encoding="utf-8")
-    return path
+def write_config(tmp_path: Path, dovecot: DovecotServer, smtp: SmtpServer, cast: Cast) -> Path:
+    """The council on dovecot and the SMTP server, with the cast's line of managers: Tom reports to Sara, who
+    reports to Hana, who reports to no one in the directory."""
+    return write_gateway_config(tmp_path, dovecot, smtp, address=cast.bot, password_env=PASSWORD_ENV,
+                                people=directory_people(tm=cast.tm, sm=cast.sm, head=cast.hos),
+                                qa_managers=[cast.qa], processed_folder="Processed")
 
 
 Mailbot = Callable[..., str]
@@ -170,11 +129,7 @@ def from_bot(person: Person, bot: str) -> list[email.message.EmailMessage]:
 
 def test_level_one_to_resolved_across_christmas(tmp_path: Path, dovecot: DovecotServer, smtp: SmtpServer,
                                                 cast: Cast) -> None:
-    config = write_config(tmp_path, dovecot, smtp, cast, people=[
-        (cast.tm, "Tom Manager", "Team Manager", cast.sm),
-        (cast.sm, "Sara Service", "Service Manager", cast.hos),
-        (cast.hos, "Hana Head", "Head of Locality", None),
-    ])
+    config = write_config(tmp_path, dovecot, smtp, cast)
     mailbot = make_mailbot(config)
     iro = Person(cast.iro, "Jane Reviewer", smtp, dovecot)
     tm = Person(cast.tm, "Tom Manager", smtp, dovecot)
@@ -222,7 +177,9 @@ def test_level_one_to_resolved_across_christmas(tmp_path: Path, dovecot: Dovecot
     sm.send(to=[cast.iro], cc=[cast.qa, cast.tm, cast.bot], subject=f"RE: {escalation['Subject']}",
             when=datetime(2027, 1, 4, 11, 0, tzinfo=UTC), reply_to=escalation, html=True,
             text="Jane, the review is booked for 6 January and I will chair it.")
-    assert "1 mail(s) read" in mailbot("poll", "--once", now="2027-01-04T11:05")
+    polled = mailbot("poll", "--once", now="2027-01-04T11:05")
+    # the bot's own copies of its chasers and escalation came back (mail_out.smtp.copy_to_mailbox): only filed
+    assert "1 mail(s) read, 0 need attention, " in polled and "of the bot's own mail filed" in polled
     answer = next(m for m in iro.inbox() if cast.sm in str(m["From"]))
     iro.send(to=[cast.sm], cc=[cast.qa, cast.bot], subject=f"RE: {answer['Subject']}", reply_to=answer,
              when=datetime(2027, 1, 4, 14, 0, tzinfo=UTC), text="Resolved – plan signed off")
@@ -273,11 +230,7 @@ def ticks(mailbot: Mailbot, *moments: str) -> dict[str, list[str]]:
 def test_out_of_office_extension_bypass_and_a_directory_gap(tmp_path: Path, dovecot: DovecotServer,
                                                             smtp: SmtpServer, cast: Cast) -> None:
     # the Head of Locality reports to nobody in the directory: who the Corporate Director is, the bot cannot tell
-    config = write_config(tmp_path, dovecot, smtp, cast, people=[
-        (cast.tm, "Tom Manager", "Team Manager", cast.sm),
-        (cast.sm, "Sara Service", "Service Manager", cast.hos),
-        (cast.hos, "Hana Head", "Head of Locality", None),
-    ])
+    config = write_config(tmp_path, dovecot, smtp, cast)
     mailbot = make_mailbot(config)
     iro = Person(cast.iro, "Jane Reviewer", smtp, dovecot)
     tm = Person(cast.tm, "Tom Manager", smtp, dovecot)

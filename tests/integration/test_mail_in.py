@@ -22,7 +22,14 @@ from typing import Any
 import pytest
 
 from store.uow import Store
-from tests.botsetup import TRIAL_SECURITY_TOML
+from tests.botsetup import (
+    COUNCIL_TOML,
+    TRIAL_SECURITY_TOML,
+    directory_people,
+    directory_toml,
+    imap_mailbox_toml,
+    sqlite_store_toml,
+)
 from tests.mailfactory import (
     BOT,
     IRO,
@@ -50,42 +57,13 @@ Mailbot = Callable[..., subprocess.CompletedProcess[str]]
 
 def write_config(tmp_path: Path, dovecot: DovecotServer, user: str, *, poll_seconds: int = 60) -> Path:
     path = tmp_path / "mailbot.toml"
+    imap = imap_mailbox_toml(dovecot, address=BOT, username=user, password_env=PASSWORD_ENV, poll_seconds=poll_seconds,
+                             processed_folder="Processed", attention_folder="Needs attention")
     path.write_text(f"""
-[council]
-name = "Example Council"
-domains = ["example.test"]
-
-[mailbox]
-transport = "imap"
-address = "{BOT}"
-poll_seconds = {poll_seconds}
-
-[mailbox.imap]
-host = "{dovecot.host}"
-port = {dovecot.imap_port}
-security = "none"
-username = "{user}"
-password_env = "{PASSWORD_ENV}"
-processed_folder = "Processed"
-attention_folder = "Needs attention"
-
-[store]
-url = "sqlite:///{tmp_path / 'bot.db'}"
-
-[directory]
-qa_managers = ["{QA}"]
-
-[[directory.people]]
-email = "{TM}"
-name = "Tom Manager"
-role = "Team Manager"
-reports_to = "{SM}"
-
-[[directory.people]]
-email = "{SM}"
-name = "Sara Service"
-role = "Service Manager"
-
+{COUNCIL_TOML}
+{imap}
+{sqlite_store_toml(tmp_path)}
+{directory_toml(directory_people(head=None))}
 {TRIAL_SECURITY_TOML}""")
     return path
 

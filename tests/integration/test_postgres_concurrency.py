@@ -24,15 +24,15 @@ import pytest
 from sqlalchemy import func, inspect, select
 
 from mailbot.clock.tick import Ticker, TickItem
-from mailbot.config import Config, parse_config
+from mailbot.config import Config
 from mailbot.mail_in.ingest import Ingestor, IngestResult
 from mailbot.mail_out.delivery import Deliverer, DeliveryReport
 from mailbot.transports.sender import Refused
 from store import migrate
 from store.models import Escalation, Event, Message, OutboxMail, Stage
 from store.uow import Store
-from tests.botsetup import TRIAL_SECURITY, Clock
-from tests.mailfactory import BOT, IRO, QA, SM, TM, Thread, exchange_out_of_office, outlook_escalation, postfix_bounce
+from tests.botsetup import Clock, directory_table, example_config
+from tests.mailfactory import BOT, IRO, QA, TM, Thread, exchange_out_of_office, outlook_escalation, postfix_bounce
 
 pytestmark = pytest.mark.integration
 
@@ -47,22 +47,7 @@ def at(day: int, month: int = 11, hour: int = 10) -> datetime:
 
 
 def make_config(tmp_path: Path, url: str) -> Config:
-    people = [
-        {"email": TM, "name": "Tom Manager", "role": "Team Manager", "reports_to": SM},
-        {"email": SM, "name": "Sara Service", "role": "Service Manager", "reports_to": "hos@example.test"},
-        {"email": "hos@example.test", "name": "Hana Head", "role": "Head of Locality"},
-    ]
-    return parse_config(
-        {
-            "council": {"name": "Example Council", "domains": ["example.test"]},
-            "security": TRIAL_SECURITY,
-            "mailbox": {"address": BOT, "maildir": "mail"},
-            "store": {"url": url},
-            "directory": {"qa_managers": [QA], "people": people},
-        },
-        source="test",
-        base=tmp_path,
-    )
+    return example_config(tmp_path, store={"url": url}, directory=directory_table())
 
 
 def run_together(count: int, work: Callable[[int, threading.Barrier], T]) -> list[T]:

@@ -33,7 +33,7 @@ from mailbot.mail_in.ingest import IngestResult
 from mailbot.mail_in.reading import read
 from mailbot.transports.imap import ImapSource
 from store.models import Event, Message
-from tests.botsetup import Clock
+from tests.botsetup import Clock, directory_people, write_gateway_config
 from tests.servers import DEFAULT_PASSWORD, GATEWAY_ID, DovecotServer, SmtpServer
 
 pytestmark = pytest.mark.integration
@@ -64,62 +64,11 @@ class Cast:
 
 
 def write_config(tmp_path: Path, dovecot: DovecotServer, smtp: SmtpServer, cast: Cast) -> Path:
-    path = tmp_path / "mailbot.toml"
-    path.write_text(f"""
-[council]
-name = "Example Council"
-domains = ["{DOMAIN}"]
-
-[policy]
-preset = "dorset"
-
-[mailbox]
-transport = "imap"
-address = "{cast.bot}"
-
-[mailbox.imap]
-host = "{dovecot.host}"
-port = {dovecot.imap_port}
-security = "none"
-username = "{cast.bot}"
-password_env = "{PASSWORD_ENV}"
-processed_folder = "Processed"
-attention_folder = "Needs attention"
-
-[mail_out]
-transport = "smtp"
-
-[mail_out.smtp]
-host = "{smtp.host}"
-port = {smtp.port}
-security = "none"
-
-[store]
-url = "sqlite:///{tmp_path / 'bot.db'}"
-
-[security]
-trusted_authserv_ids = ["{GATEWAY_ID}"]
-
-[directory]
-qa_managers = ["{cast.qa}"]
-
-[[directory.people]]
-email = "{cast.iro}"
-name = "Jane Reviewer"
-role = "IRO"
-
-[[directory.people]]
-email = "{cast.tm}"
-name = "Tom Manager"
-role = "Team Manager"
-reports_to = "{cast.sm}"
-
-[[directory.people]]
-email = "{cast.sm}"
-name = "Sara Service"
-role = "Service Manager"
-""", encoding="utf-8")
-    return path
+    people = [{"email": cast.iro, "name": "Jane Reviewer", "role": "IRO"},
+              *directory_people(tm=cast.tm, sm=cast.sm, head=None)]
+    return write_gateway_config(tmp_path, dovecot, smtp, address=cast.bot, password_env=PASSWORD_ENV, people=people,
+                                qa_managers=[cast.qa], processed_folder="Processed",
+                                attention_folder="Needs attention")
 
 
 def exchange_id(seed: str) -> str:
@@ -234,12 +183,15 @@ class Council:
                 for raw in self.dovecot.messages(address)]
 
     def sent_by_bot(self) -> list[tuple[str, ...]]:
-        """The recipients of every mail the bot handed to the mail server."""
-        return [m.rcpt_tos for m in self.smtp.received if m.mail_from == self.cast.bot]
+        """The recipients of every mail the bot handed to the mail server (its own copy left out)."""
+        return [tuple(r for r in m.rcpt_tos if r != self.cast.bot) for m in self.smtp.received
+                if m.mail_from == self.cast.bot]
 
 
 @pytest.fixture
-def council(tmp_path: Path, dovecot: DovecotServer, smtp: SmtpServer) -> Iterator[Council]:
+def council(tmp_path: Path, dovecot: DovecotServer, smtp: SmtpServer,
+            monkeypatch: pytest.MonkeyPatch) -> Iterator[Council]:
+    monkeypatch.setenv(PASSWORD_ENV, DEFAULT_PASSWORD)  # the SMTP sender looks in the mailbox for its own copies
     tag = uuid.uuid4().hex[:8]
     cast = Cast(*(f"{who}-{tag}@{DOMAIN}" for who in ("escalations", "jane.iro", "tom.manager", "sara.service",
                                                         "quinn.qa", "helpdesk")))
@@ -362,11 +314,11 @@ def test_a_command_whose_display_name_is_the_iros_address_is_refused(council: Co
     council.through_gateway(raw, envelope_from=ATTACKER)
     outcome = council.poll_one()
     assert_refused(council, outcome, event="command_refused", act="resolved")
-    # the bot reads the From as the IRO's address, and so does this gateway (it passes the unquoted form through
-    # email.utils.parseaddr): its dmarc=fail is for example.test, and that refuses the mail
+    # this gateway reads the From as the IRO's address (it passes the unquoted form through
+    # email.utils.parseaddr) and fails DMARC for example.test; the bot reads the raw From as written and finds
+    # two addr-specs in it, whichever one another parser would pick, and refuses it for that alone
     assert f"dmarc=fail header.from={DOMAIN}" in council.gateway_stamp(outcome)
-    assert council.why_unproven(outcome) == (
-        f"dmarc=fail for {DOMAIN} reported by the council's gateway ({GATEWAY_ID})",)
+    assert council.why_unproven(outcome) == ("2 From mailboxes",)
 
 
 # ---- 4. two From mailboxes ----------------------------------------------------------------------------------

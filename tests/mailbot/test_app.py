@@ -8,28 +8,16 @@ from pathlib import Path
 
 from mailbot.app import App
 from mailbot.config import Config, parse_config
-from tests.botsetup import TRIAL_SECURITY, Clock
-from tests.mailfactory import BOT, IRO, QA, SM, TM, Thread, outlook_escalation
+from tests.botsetup import TRIAL_SECURITY, Clock, directory_table, example_config
+from tests.mailfactory import BOT, IRO, TM, Thread, outlook_escalation
 
 SUBJECT = "Action - Level 1 escalation - Jane Doe - MOSAIC 123456 - response by 01/12/2026"
 
 
 
 def make_config(tmp_path: Path, **mail_out: object) -> Config:
-    return parse_config(
-        {
-            "council": {"name": "Example Council", "domains": ["example.test"]},
-            "security": TRIAL_SECURITY,
-            "mailbox": {"address": BOT, "maildir": "in"},
-            "mail_out": {"maildir": "sent", **mail_out},
-            "store": {"url": "sqlite:///bot.db"},
-            "directory": {"qa_managers": [QA], "people": [
-                {"email": TM, "name": "Tom Manager", "role": "Team Manager", "reports_to": SM},
-                {"email": SM, "name": "Sara Service", "role": "Service Manager"},
-            ]},
-        },
-        source="test", base=tmp_path,
-    )
+    return example_config(tmp_path, mailbox={"address": BOT, "maildir": "in"},
+                          mail_out={"maildir": "sent", **mail_out}, directory=directory_table(head=None))
 
 
 def sent(tmp_path: Path) -> list[str]:

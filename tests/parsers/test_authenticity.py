@@ -6,6 +6,7 @@ Mails are written here as raw RFC 5322 text and read with parsers.message.parse_
 
 from __future__ import annotations
 
+import base64
 import dataclasses
 
 import pytest
@@ -24,7 +25,7 @@ from parsers.authenticity import (
     assess,
     parse_authentication_results,
 )
-from parsers.mail import Address, ParsedMail
+from parsers.mail import RAW_HEADERS, Address, ParsedMail
 from parsers.message import parse_message
 
 GATEWAY = "mx.council.example"
@@ -73,6 +74,13 @@ def ar(value: str) -> tuple[str, str]:
 
 def verdict(sender: str | None = IRO, *headers: tuple[str, str], policy: AuthPolicy = POLICY) -> Authenticity:
     return assess(mail(sender, *headers), policy)
+
+
+def added(base: ParsedMail, *headers: tuple[str, str]) -> ParsedMail:
+    """``base`` with ``headers`` (lower-case names) added after its own, as parse_message would keep them: in
+    ``headers``, and as they are in ``raw_headers`` too when the name is one kept raw."""
+    raw = tuple((name, value) for name, value in headers if name in RAW_HEADERS)
+    return dataclasses.replace(base, headers=(*base.headers, *headers), raw_headers=(*base.raw_headers, *raw))
 
 
 def refused(result: Authenticity, *reasons: str) -> None:
@@ -221,17 +229,15 @@ def test_display_name_trick(sender: str) -> None:
                                                 "jane.iro@example.test",))
 
 
-def test_unquoted_display_name_trick_is_caught_by_the_gateways_from_domain() -> None:
-    # the stdlib reader keeps only "jane.iro@example.test" of this From; the gateway read the real one
-    forged = mail("jane.iro@example.test <attacker@evil.example>",
-                  ar(f"{GATEWAY}; spf=pass smtp.mailfrom=evil.example; dmarc=pass header.from=evil.example"))
+@pytest.mark.parametrize("gateway", [
+    f"{GATEWAY}; spf=pass smtp.mailfrom=evil.example; dmarc=pass header.from=evil.example",  # what it really says
+    TRUSTED_IRO_PASS,  # even a gateway that read the From as the email package does
+])
+def test_unquoted_display_name_trick_is_two_from_mailboxes(gateway: str) -> None:
+    # the stdlib reader keeps only "jane.iro@example.test" of this From; its raw value has two addr-specs
+    forged = mail("jane.iro@example.test <attacker@evil.example>", ar(gateway))
     assert forged.from_ is not None and forged.from_.email == IRO_ADDRESS
-    result = assess(forged, POLICY)
-    refused(result, "the council's gateway (mx.council.example) checked DMARC for evil.example, not for the From "
-                    "domain example.test")
-    # and without any gateway result there is nothing that proves the claimed IRO address
-    refused(verdict("jane.iro@example.test <attacker@evil.example>"),
-            "no Authentication-Results from the council's gateway")
+    assert assess(forged, POLICY) == Authenticity(False, None, ("2 From mailboxes",))
 
 
 def test_display_name_with_the_from_address_itself_is_fine() -> None:
@@ -510,7 +516,7 @@ def test_garbage_never_raises(value: str) -> None:
     assert isinstance(parsed, AuthenticationResults)
     assert len(parsed.results) <= MAX_RESULTS
     base = mail(IRO, ar(TRUSTED_IRO_PASS))
-    garbage = dataclasses.replace(base, headers=(*base.headers, ("authentication-results", value)))
+    garbage = added(base, ("authentication-results", value))
     result = assess(garbage, POLICY)
     assert not any("could not be assessed" in reason for reason in result.reasons)
 
@@ -535,7 +541,7 @@ def test_a_huge_header_is_not_read_and_the_mail_is_refused() -> None:
 def test_a_megabyte_of_parentheses_is_refused() -> None:
     base = mail(IRO, ar(TRUSTED_IRO_PASS))
     for value in ("(" * 1_000_000, '"\\' * 500_000, "a=b " * 250_000):
-        huge = dataclasses.replace(base, headers=(*base.headers, ("authentication-results", value)))
+        huge = added(base, ("authentication-results", value))
         refused(assess(huge, POLICY),
                 f"an Authentication-Results header longer than {MAX_HEADER_CHARS} characters was not read")
 
@@ -560,9 +566,12 @@ def test_a_huge_display_name_is_read() -> None:
     # built around parse_message, whose stdlib address parser is slow on long display names
     name = "Jane Reviewer " * 5000 + "jane.iro@example.test"
     base = mail("attacker@evil.example")
-    headers = tuple(("from", f'"{name}" <attacker@evil.example>') if key == "from" else (key, value)
-                    for key, value in base.headers)
-    huge = dataclasses.replace(base, headers=headers, from_=Address(name, "attacker@evil.example"))
+    def swap(headers: tuple[tuple[str, str], ...]) -> tuple[tuple[str, str], ...]:
+        return tuple(("from", f'"{name}" <attacker@evil.example>') if key == "from" else (key, value)
+                     for key, value in headers)
+
+    huge = dataclasses.replace(base, headers=swap(base.headers), raw_headers=swap(base.raw_headers),
+                               from_=Address(name, "attacker@evil.example"))
     refused(assess(huge, POLICY), "the From display name contains another address, jane.iro@example.test")
 
 
@@ -570,16 +579,166 @@ def test_a_huge_display_name_is_read() -> None:
 
 
 def test_forged_copy_of_the_gateway_header_as_an_encoded_word() -> None:
-    # the gateway strips headers with its own id, but does not recognise an encoded-word as its id; parse_message
-    # decodes it, so it reads as the gateway's header. The gateway's real result for dmarc contradicts it.
+    # the gateway strips headers with its own id, but does not recognise an encoded-word as its id. parse_message
+    # decodes it in ``headers``, where it reads as the gateway's header; assess reads the raw value, where the id is
+    # an encoded word: not the gateway's, so its pass is an untrusted one.
     forged = "=?us-ascii?q?mx.council.example?=; dmarc=pass header.from=partner.example"
     parsed = mail(PARTNER, ar(f"{GATEWAY}; spf=none smtp.mailfrom=partner.example; dmarc=none "
                               "header.from=partner.example"), ar(forged))
     assert parsed.header_all("authentication-results")[1].startswith(f"{GATEWAY};")
-    refused(assess(parsed, POLICY),
-            "the council's gateway reported no dmarc=pass for partner.example",
-            "the council's gateway (mx.council.example) reported both a pass and another result for dmarc: the pass "
-            "does not count")
+    assert parsed.raw_header_all("authentication-results")[1] == forged
+    assert assess(parsed, POLICY) == Authenticity(False, None, (
+        "the council's gateway reported no dmarc=pass for partner.example",
+        "dmarc=pass reported by (an unreadable authserv-id) does not count: not the council's gateway",
+    ))
+
+
+# --- raw header values: what the mail says, not what a decoder makes of it -----------------------------------
+
+
+def _q_word(text: str) -> str:
+    """``text`` as one RFC 2047 Q encoded word, every character encoded."""
+    return "=?us-ascii?q?" + "".join(f"={byte:02X}" for byte in text.encode()) + "?="
+
+
+def _b_word(text: str) -> str:
+    return "=?utf-8?b?" + base64.b64encode(text.encode()).decode() + "?="
+
+
+def test_a_gateway_header_written_wholly_as_an_encoded_word_proves_nothing() -> None:
+    # the gateway reports nothing about dmarc, so there is no contradiction to spoil the forged pass: before the
+    # raw values were read, this mail was authenticated as the partner
+    forged = _q_word(f"{GATEWAY}; dmarc=pass header.from=partner.example")
+    parsed = mail(PARTNER, ar(forged))
+    assert parsed.header("authentication-results") == f"{GATEWAY}; dmarc=pass header.from=partner.example"
+    assert assess(parsed, POLICY) == Authenticity(False, None, ("no Authentication-Results from the council's "
+                                                                "gateway",))
+
+
+def test_a_pass_written_as_an_encoded_word_under_the_gateways_id_proves_nothing() -> None:
+    # (if the gateway ever let a header with its own id through) the encoded result is text, not a result
+    parsed = mail(PARTNER, ar(f"{GATEWAY}; " + _q_word("dmarc=pass header.from=partner.example")))
+    assert parsed.header("authentication-results") == f"{GATEWAY}; dmarc=pass header.from=partner.example"
+    assert assess(parsed, POLICY) == Authenticity(False, None, ("the council's gateway reported no dmarc=pass for "
+                                                                "partner.example",))
+
+
+_TRUSTED_PASSES = st.sampled_from([
+    (IRO, TRUSTED_IRO_PASS), (PARTNER, TRUSTED_PARTNER_PASS), (IRO, EOP_PASS.replace("\r\n", "")),
+    (PARTNER, "spf=pass smtp.mailfrom=partner.example; dmarc=pass header.from=partner.example"),
+])
+
+
+@settings(max_examples=150, suppress_health_check=[HealthCheck.too_slow])
+@given(case=_TRUSTED_PASSES, encode=st.sampled_from([_q_word, _b_word]), cut=st.integers(0, 10**6),
+       policy=st.sampled_from([POLICY, EOP_POLICY]))
+def test_a_trusted_pass_hidden_in_encoded_words_never_authenticates(
+        case: tuple[str, str], encode: object, cut: int, policy: AuthPolicy) -> None:
+    # the header's text from ``cut`` on is written as an encoded word (decoded, the whole is a trusted pass): the
+    # mail is refused whenever the text before it proves nothing on its own
+    sender, value = case
+    cut %= len(value)
+    prefix = value[:cut]
+    assume(not assess(mail(sender, ar(prefix)), policy).authenticated)
+    parsed = mail(sender, ar(prefix + encode(value[cut:])))  # type: ignore[operator]
+    assert parsed.header("authentication-results") == value.strip()
+    result = assess(parsed, policy)
+    assert result.authenticated is False
+    assert result.sender is None
+    assert result.reasons, result.reasons  # why: the decoded pass counted nowhere, as a proof or otherwise
+    assert not any(reason.startswith(("dmarc=pass for", "spf=pass for", "dkim=pass for")) for reason in result.reasons)
+
+
+@pytest.mark.parametrize(
+    "sender",
+    [
+        "jane.iro@example.test attacker@evil.example",
+        "<jane.iro@example.test> <attacker@evil.example>",
+        "Jane Reviewer <jane.iro@example.test> <attacker@evil.example>",
+        "jane.iro@example.test<attacker@evil.example>",
+    ],
+)
+def test_two_addr_specs_collapsed_by_the_email_package_are_two_from_mailboxes(sender: str) -> None:
+    parsed = mail(sender, ar(TRUSTED_IRO_PASS))
+    assert parsed.from_ is not None and parsed.from_.email == IRO_ADDRESS  # the email package kept one of them
+    assert assess(parsed, POLICY) == Authenticity(False, None, ("2 From mailboxes",))
+
+
+_LOCALS = st.from_regex(r"[a-z][a-z0-9.]{0,12}[a-z0-9]", fullmatch=True).filter(lambda local: ".." not in local)
+
+
+@settings(max_examples=150, suppress_health_check=[HealthCheck.too_slow])
+@given(local=_LOCALS, between=st.sampled_from(["", " ", "  ", "\t", " (x) "]),
+       name=st.sampled_from(["", "Jane ", '"Jane" ']))
+def test_a_bare_address_before_an_angle_address_is_never_one_mailbox(local: str, between: str, name: str) -> None:
+    parsed = mail(f"{name}{local}@example.test{between}<attacker@evil.example>", ar(TRUSTED_IRO_PASS),
+                  ar(f"{GATEWAY}; dmarc=pass header.from=evil.example"))
+    assert assess(parsed, POLICY) == Authenticity(False, None, ("2 From mailboxes",))
+
+
+@pytest.mark.parametrize(
+    ("sender", "other"),
+    [
+        ("attacker@evil.example (=?utf-8?q?jane.iro=40example.test?=)", IRO_ADDRESS),  # an encoded word in a comment
+        ("Jane Reviewer <jane.iro@example.test> (attacker@evil.example)", "attacker@evil.example"),  # a comment
+        (f"{_b_word(IRO_ADDRESS)} <attacker@evil.example>", IRO_ADDRESS),  # B encoding
+    ],
+)
+def test_addresses_in_the_raw_from_text_outside_its_addr_spec(sender: str, other: str) -> None:
+    result = verdict(sender, ar(f"{GATEWAY}; dmarc=pass header.from={_domain_of(sender)}"))
+    assert result == Authenticity(False, None, (f"the From display name contains another address, {other}",))
+
+
+def _domain_of(sender: str) -> str:
+    return "example.test" if "<jane.iro@example.test>" in sender else "evil.example"
+
+
+@settings(max_examples=150, suppress_health_check=[HealthCheck.too_slow])
+@given(local=_LOCALS, encode=st.sampled_from([_q_word, _b_word]), quoted=st.booleans())
+def test_an_address_in_an_encoded_display_name_is_always_seen(local: str, encode: object, quoted: bool) -> None:
+    word = encode(f"{local}@example.test")  # type: ignore[operator]
+    sender = f'"{word}" <attacker@evil.example>' if quoted else f"{word} <attacker@evil.example>"
+    result = verdict(sender, ar(f"{GATEWAY}; dmarc=pass header.from=evil.example"))
+    assert result == Authenticity(False, None, (f"the From display name contains another address, "
+                                                f"{local}@example.test",))
+
+
+def test_an_encoded_display_name_before_a_bare_address_reads_differently() -> None:
+    # the email package reads the encoded word as the local part: jane.iro@example.test; the raw From's only
+    # addr-spec is attacker@evil.example
+    parsed = mail("=?utf-8?q?jane.iro=40example.test?= attacker@evil.example", ar(TRUSTED_IRO_PASS))
+    assert parsed.from_ is not None and parsed.from_.email == IRO_ADDRESS
+    assert assess(parsed, POLICY) == Authenticity(False, None, ("the From header reads differently to different "
+                                                                "mail parsers",))
+
+
+@pytest.mark.parametrize(
+    ("value", "reason"),
+    [
+        ("jane.iro@example.test <attacker@evil.example>", "2 Sender mailboxes"),
+        ("<jane.iro@example.test> <attacker@evil.example>", "2 Sender mailboxes"),
+        ("jane.iro@example.test attacker@evil.example", "2 Sender mailboxes"),
+    ],
+)
+def test_a_sender_collapsed_to_the_from_address_by_the_email_package(value: str, reason: str) -> None:
+    parsed = mail(IRO, ("Sender", value), ar(TRUSTED_IRO_PASS))
+    assert parsed.sender is not None and parsed.sender.email == IRO_ADDRESS
+    assert assess(parsed, POLICY) == Authenticity(False, None, (reason,))
+
+
+def test_a_mail_without_raw_headers_is_refused() -> None:
+    # a ParsedMail built by hand, with decoded headers only: nothing raw to decide on
+    base = mail(IRO, ("Sender", IRO), ar(TRUSTED_IRO_PASS))
+    assert assess(base, POLICY).authenticated
+    no_from = [pair for pair in base.raw_headers if pair[0] != "from"]
+    assert assess(dataclasses.replace(base, raw_headers=tuple(no_from)), POLICY) == Authenticity(
+        False, None, ("the From header reads differently to different mail parsers",))
+    no_sender = [pair for pair in base.raw_headers if pair[0] != "sender"]
+    assert assess(dataclasses.replace(base, raw_headers=tuple(no_sender)), POLICY) == Authenticity(
+        False, None, ("the Sender header reads differently to different mail parsers",))
+    no_results = [pair for pair in base.raw_headers if pair[0] != "authentication-results"]
+    assert assess(dataclasses.replace(base, raw_headers=tuple(no_results)), POLICY) == Authenticity(
+        False, None, ("no Authentication-Results from the council's gateway",))
 
 
 def test_a_gateway_writing_one_header_per_method_is_fine() -> None:
@@ -682,7 +841,7 @@ _FROMS = st.sampled_from([IRO, PARTNER, IRO_ADDRESS, "jane.iro@example.test <att
 
 def _with_headers(sender: str, headers: list[tuple[str, str]]) -> ParsedMail:
     base = mail(sender)
-    return dataclasses.replace(base, headers=(*base.headers, *headers))
+    return added(base, *headers)
 
 
 @settings(max_examples=300, suppress_health_check=[HealthCheck.too_slow])

@@ -16,6 +16,7 @@ A last child runs Hypothesis on generated text mixing Unicode space runs with th
 
 from __future__ import annotations
 
+import dataclasses
 import importlib
 import json
 import os
@@ -32,11 +33,12 @@ from typing import Any
 
 import pytest
 
+from parsers.authenticity import AuthPolicy, assess
 from parsers.commands import read_command, read_response
 from parsers.dates import find_date
 from parsers.machine import classify
-from parsers.mail import Address, ParsedMail
-from parsers.reply import strip_reply
+from parsers.mail import RAW_HEADERS, Address, ParsedMail
+from parsers.reply import strip_reply, strip_signature
 from parsers.subject import normalise_subject, parse_subject
 from parsers.themes import read_themes
 
@@ -63,6 +65,7 @@ CAPS = (
     ("parsers.machine", "_BODY_CHARS"),
     ("parsers.machine", "BACK_ON_TEXT_CHARS"),
     ("parsers.themes", "_MAX_TEXT"),
+    ("parsers.authenticity", "MAX_HEADER_CHARS"),
 )
 KNOWN_THEMES = ("Drift or delay in care planning", "Education", "Placement concerns")
 
@@ -129,6 +132,38 @@ def _reply(text: str) -> Any:
 
 def _kept_whole(text: str) -> bool:
     return strip_reply(text) == text.rstrip("\n")
+
+
+def _lines_cut(strip: Callable[[str], str]) -> Callable[[str], int]:
+    """How many lines ``strip`` takes off a text (the same at both sizes when it cuts only the text's end)."""
+    return lambda text: len(text.splitlines()) - len(strip(text).splitlines())
+
+
+def _valedictions(n: int) -> int:
+    """Lines of "Kind regards": 100,000 at the larger size."""
+    return 100_000 * n // SIZES[-1]
+
+
+AUTH_POLICY = AuthPolicy(trusted_authserv_ids=frozenset({"mx.council.example"}),
+                         internal_domains=frozenset({"example.test"}))
+IRO = "Jane Iro <jane.iro@example.test>"
+IRO_PASS = "mx.council.example; dmarc=pass header.from=example.test"
+
+
+def _from_mail(from_: str, sender: str | None = None, results: str = IRO_PASS) -> ParsedMail:
+    """A mail from jane.iro@example.test (as the email package would read it) whose raw headers are these."""
+    headers = (("from", from_), *((("sender", sender),) if sender is not None else ()),
+               ("authentication-results", results))
+    return dataclasses.replace(_mail(headers=headers), from_=Address("Jane Iro", "jane.iro@example.test"),
+                               raw_headers=tuple(pair for pair in headers if pair[0] in RAW_HEADERS))
+
+
+def _authenticity(mail: ParsedMail) -> Any:
+    verdict = assess(mail, AUTH_POLICY)
+    return [verdict.authenticated, re.sub(r"\d+", "#", verdict.reasons[0])]
+
+
+PROVEN = [True, "dmarc=pass for example.test from the council's gateway (mx.council.example)"]
 
 
 def _themes(text: str) -> Any:
@@ -290,6 +325,33 @@ CASES: tuple[Case, ...] = (
     Case("strip_reply", "a title line with long dashes", lambda n: "Resolved.\n\n-- Forwarded " + "-" * n + "\nold",
          _reply, [1, "Resolved."]),
     Case("strip_reply", "a trailing run of dashes", lambda n: "Resolved.\n\n" + "-" * n, _reply, [1, "Resolved."]),
+    # strip_signature: for each valediction, the non-blank lines after it (once counted again for each one)
+    Case("strip_signature", "100,000 lines of Kind regards", lambda n: "Kind regards\n" * _valedictions(n),
+         _lines_cut(strip_signature), 31),
+    Case("strip_signature", "100,000 lines of Kind regards, through strip_reply",
+         lambda n: "Resolved.\n\n" + "Kind regards\n" * _valedictions(n), _lines_cut(strip_reply), 31),
+    Case("strip_signature", "100,000 lines of Regards, between blank lines",
+         lambda n: "Regards,\n\n" * _valedictions(n), _lines_cut(strip_signature), 63),
+    Case("strip_signature", "100,000 lines of Kind regards, then 31 lines (nothing cut)",
+         lambda n: "Kind regards\n" * _valedictions(n) + "Resolved.\n" * 31, _lines_cut(strip_signature), 0),
+    # assess: the raw From, Sender and Authentication-Results read in one pass each
+    Case("assess", "From: a quoted string of quoted-pairs",
+         lambda n: _from_mail('"' + '\\"' * n + '" <jane.iro@example.test>'), _authenticity, PROVEN),
+    Case("assess", "From: broken encoded words", lambda n: _from_mail("=?a?q?" * n + " <jane.iro@example.test>"),
+         _authenticity, PROVEN),
+    Case("assess", "From: encoded addresses in the display name",
+         lambda n: _from_mail("=?utf-8?q?a=40b.example?= " * (n // 20) + "<jane.iro@example.test>"), _authenticity,
+         [False, "the From display name contains another address, a@b.example"]),
+    Case("assess", "From: a word of at signs before the angle address",
+         lambda n: _from_mail("a" + "@" * n + " <jane.iro@example.test>"), _authenticity, [False, "# From mailboxes"]),
+    Case("assess", "Sender: angle brackets", lambda n: _from_mail(IRO, "jane.iro@example.test " + "<" * n),
+         _authenticity, [False, "# Sender mailboxes"]),
+    Case("assess", "Authentication-Results: encoded words",
+         lambda n: _from_mail(IRO, results="mx.council.example; " + "=?a?q?dmarc=3Dpass?= " * (n // 20)),
+         _authenticity, [False, "the council's gateway reported no dmarc=pass for example.test, and no spf=pass or "
+                                "dkim=pass aligned with it"]),
+    Case("assess", "Authentication-Results: =?=?=?...", lambda n: _from_mail(IRO, results=IRO_PASS + " " + "=?" * n),
+         _authenticity, PROVEN),
     # read_themes
     Case("read_themes", "Theme: drift <EM> ; <IDEOGRAPHIC> Education",
          lambda n: "Theme: drift" + EM * n + ";" + IDEO * n + "Education", _themes,

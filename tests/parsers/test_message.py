@@ -20,7 +20,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from parsers.mail import Address, ParsedMail
+from parsers.mail import RAW_HEADERS, Address, ParsedMail
 from parsers.message import MAX_TEXT_CHARS, conversation_key, parse_message
 from parsers.reply import strip_quotes, strip_signature
 
@@ -303,6 +303,53 @@ def test_addresses_quoted_names_and_rfc2047() -> None:
     assert mail.cc == ()
 
 
+def test_from_sender_and_authentication_results_are_kept_raw() -> None:
+    raw = (
+        b"From: =?utf-8?q?jane.iro=40example.test?=\r\n <attacker@evil.example>\r\n"
+        b"Sender: jane.iro@example.test <attacker@evil.example>\r\n"
+        b"Authentication-Results: mx.council.example;\r\n\tdmarc=pass header.from=example.test\r\n"
+        b"Authentication-Results: =?us-ascii?q?mx.council.example?=; dmarc=pass\r\n"
+        b"Authentication-Results: mx.council.example; spf=pass (caf\xc3\xa9) smtp.mailfrom=example.test\r\n"
+        b"Subject: =?utf-8?q?Level_1?=\r\n\r\nbody\r\n"
+    )
+    mail = parse_message(raw)
+    assert mail.raw_headers == (
+        ("from", "=?utf-8?q?jane.iro=40example.test?= <attacker@evil.example>"),  # unfolded, not decoded
+        ("sender", "jane.iro@example.test <attacker@evil.example>"),  # not re-read as one address
+        ("authentication-results", "mx.council.example;\tdmarc=pass header.from=example.test"),
+        ("authentication-results", "=?us-ascii?q?mx.council.example?=; dmarc=pass"),
+        ("authentication-results", "mx.council.example; spf=pass (café) smtp.mailfrom=example.test"),  # UTF-8
+    )
+    assert mail.raw_header_all("Authentication-Results")[1] == "=?us-ascii?q?mx.council.example?=; dmarc=pass"
+    # ``headers`` and the addresses are still what the mail says, decoded
+    assert mail.header_all("authentication-results")[1] == "mx.council.example; dmarc=pass"
+    assert mail.from_ == Address("jane.iro@example.test", "attacker@evil.example")
+    assert mail.sender == Address("", "jane.iro@example.test")
+    assert mail.subject == "Level 1"
+    with pytest.raises(ValueError, match="not kept raw"):
+        mail.raw_header_all("subject")
+    # line endings do not change them
+    assert parse_message(raw.replace(b"\r\n", b"\n")).raw_headers == mail.raw_headers
+
+
+_HEADER_TEXT = st.text(st.sampled_from("abcXYZ019 \t=?_;.@<>()\"'\\,:é"), max_size=200)
+
+
+@settings(max_examples=150, deadline=None)
+@given(values=st.lists(st.tuples(st.sampled_from(["From", "Sender", "Authentication-Results"]), _HEADER_TEXT),
+                       min_size=1, max_size=4),
+       folds=st.lists(st.integers(0, 199), max_size=6))
+def test_raw_header_values_are_the_values_as_written_unfolded(values: list[tuple[str, str]], folds: list[int]) -> None:
+    lines = []
+    for name, value in values:
+        # fold before some of the blanks that follow another character
+        folded = "".join("\r\n" + ch if k in folds and ch in " \t" and k and value[k - 1] not in " \t" else ch
+                         for k, ch in enumerate(value))
+        lines.append(f"{name}: {folded}\r\n".encode())
+    mail = parse_message(b"".join(lines) + b"Subject: x\r\n\r\nbody\r\n")
+    assert mail.raw_headers == tuple((name.lower(), value.strip(" \t")) for name, value in values)
+
+
 def test_conversation_key() -> None:
     root = bytes(range(22))
     assert conversation_key(base64.b64encode(root + b"\x01\x02\x03\x04\x05").decode()) == root.hex()
@@ -414,6 +461,8 @@ def _check_invariants(mail: ParsedMail) -> None:
     assert all(address.email == address.email.lower() for address in (*mail.to, *mail.cc, *mail.reply_to))
     assert mail.date is None or mail.date.tzinfo == UTC
     assert isinstance(mail.new_text, str)
+    # every From, Sender and Authentication-Results header is kept raw too, in the same order
+    assert [key for key, _ in mail.headers if key in RAW_HEADERS] == [key for key, _ in mail.raw_headers]
 
 
 _ROBUST = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])

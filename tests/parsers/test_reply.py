@@ -8,6 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from parsers import reply
 from parsers.reply import ends_with_attribution, find_quote_start, strip_quotes, strip_reply, strip_signature
 
 CORPUS = Path(__file__).resolve().parents[2] / ".." / "shared" / "corpus"
@@ -182,6 +183,46 @@ def test_strip_reply_only_removes_lines(text: str) -> None:
             position += 1
         assert position < len(source), line
         position += 1
+
+
+def _strip_signature_by_rescanning(text: str) -> str:
+    """strip_signature as it was written before it was made linear: for each valediction, the lines after it
+    counted again (quadratic).  The reference the linear one must agree with."""
+    lines = reply._normalise(text)
+    cut = len(lines)
+    for i, line in enumerate(lines):
+        if reply._SIG_DELIMITER_RE.match(line) or reply._is_sign_off(line) or reply._DISCLAIMER_RE.match(line):
+            cut = i
+            break
+        if reply._VALEDICTION_RE.match(line):
+            tail = [rest for rest in lines[i + 1 :] if rest.strip()]
+            if len(tail) <= reply._VALEDICTION_TAIL_LIMIT:
+                cut = i
+                break
+    return reply._finish(lines[:cut])
+
+
+_SIGNATURE_LINES = st.sampled_from([
+    "Kind regards", "Regards,", "  best regards!", "Many Regards.", "regards, Jane", "", " ", "\t", "Jane Iro",
+    "Resolved - plan now signed off", "-- ", "Sent from my iPhone", "Disclaimer: this e-mail is confidential",
+    "\u00a0", "\u200b", "x",
+])
+
+
+@given(lines=st.lists(_SIGNATURE_LINES, max_size=80), eol=st.sampled_from(["\n", "\r\n", "\r"]))
+def test_strip_signature_agrees_with_rescanning_after_each_valediction(lines: list[str], eol: str) -> None:
+    text = eol.join(lines)
+    assert strip_signature(text) == _strip_signature_by_rescanning(text)
+
+
+@pytest.mark.parametrize(("tail", "cut"), [(30, True), (31, False)])
+def test_a_valediction_is_a_signature_only_with_at_most_30_lines_after_it(tail: int, cut: bool) -> None:
+    # blank lines between do not count
+    text = "Resolved.\n\nKind regards\n" + "\n\n".join(f"line {k}" for k in range(tail))
+    assert strip_signature(text) == ("Resolved." if cut else text)
+    # of 1000 valedictions in a row, only the last has so few lines after it
+    many = "\n".join(["Resolved.", *["Kind regards"] * 1000, *(f"line {k}" for k in range(tail))])
+    assert strip_signature(many) == ("\n".join(["Resolved.", *["Kind regards"] * 999]) if cut else many)
 
 
 @given(st.lists(st.sampled_from([

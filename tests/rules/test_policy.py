@@ -291,6 +291,8 @@ def test_override_that_breaks_the_base_is_reported() -> None:
 def test_level_lookups() -> None:
     policy = _simple()
     assert policy.level(2).role == "Service Manager"
+    assert policy.find_level(2) is policy.level(2)
+    assert policy.find_level(7) is None
     with pytest.raises(PolicyError, match=r"there is no Level 7 — use one of 1, 2, 3"):
         policy.level(7)
     with pytest.raises(PolicyError, match="use one of 1, 2, 3"):

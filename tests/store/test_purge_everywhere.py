@@ -18,8 +18,8 @@ from mailbot.cli import cli
 from mailbot.config import Config, load_config
 from store.models import Message, OutboxMail
 from store.retention import REDACTED, Mentions, PurgeReport, outbox_texts
-from tests.botsetup import TRIAL_SECURITY_TOML, Clock
-from tests.mailfactory import BOT, IRO, QA, SM, TM, Thread, outlook_escalation, plain_reply
+from tests.botsetup import COUNCIL_TOML, TRIAL_SECURITY_TOML, Clock, directory_people, directory_toml
+from tests.mailfactory import BOT, IRO, TM, Thread, outlook_escalation, plain_reply
 
 PURGED_CHILD, PURGED_CASE = "Jane Doe", "123456"
 KEPT_CHILD, KEPT_CASE = "Sam Smith", "654321"
@@ -27,10 +27,7 @@ SUBJECT_A = f"Action - Level 1 escalation - {PURGED_CHILD} - MOSAIC {PURGED_CASE
 SUBJECT_B = f"Action - Level 1 escalation - {KEPT_CHILD} - MOSAIC {KEPT_CASE} - response by 01/12/2026"
 
 CONFIG = f"""
-[council]
-name = "Example Council"
-domains = ["example.test"]
-
+{COUNCIL_TOML}
 {TRIAL_SECURITY_TOML}
 [mailbox]
 address = "{BOT}"
@@ -44,20 +41,7 @@ url = "sqlite:///bot.db"
 retention_days = 30              # short, so a digest within retention can name a purged record
 unmatched_retention_days = 365
 
-[directory]
-qa_managers = ["{QA}"]
-
-[[directory.people]]
-email = "{TM}"
-name = "Tom Manager"
-role = "Team Manager"
-reports_to = "{SM}"
-
-[[directory.people]]
-email = "{SM}"
-name = "Sara Service"
-role = "Service Manager"
-"""
+{directory_toml(directory_people(head=None))}"""
 
 PURGE_AT = "2027-01-05T08:00:00+00:00"  # ESC-0001 closed 24 Nov 2026: 42 days, past the 30 days' retention
 

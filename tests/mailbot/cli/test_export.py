@@ -21,8 +21,8 @@ from click.testing import CliRunner
 from mailbot.app import App
 from mailbot.cli import cli
 from mailbot.config import load_config
-from tests.botsetup import TRIAL_SECURITY_TOML, Clock
-from tests.mailfactory import BOT, IRO, QA, SM, TM, Thread, outlook_escalation, plain_reply
+from tests.botsetup import COUNCIL_TOML, TRIAL_SECURITY_TOML, Clock, directory_people, directory_toml
+from tests.mailfactory import BOT, IRO, TM, Thread, outlook_escalation, plain_reply
 
 CHILD, CASE = "Jane Doe", "123456"
 OTHER_CHILD, OTHER_CASE = "Sam Smith", "654321"
@@ -31,10 +31,7 @@ OTHER_SUBJECT = f"Action - Level 1 escalation - {OTHER_CHILD} - MOSAIC {OTHER_CA
 NOW = "2026-12-07T10:00"
 
 CONFIG = f"""
-[council]
-name = "Example Council"
-domains = ["example.test"]
-
+{COUNCIL_TOML}
 {TRIAL_SECURITY_TOML}
 [mailbox]
 address = "{BOT}"
@@ -46,20 +43,7 @@ maildir = "sent"
 [store]
 url = "sqlite:///bot.db"
 
-[directory]
-qa_managers = ["{QA}"]
-
-[[directory.people]]
-email = "{TM}"
-name = "Tom Manager"
-role = "Team Manager"
-reports_to = "{SM}"
-
-[[directory.people]]
-email = "{SM}"
-name = "Sara Service"
-role = "Service Manager"
-"""
+{directory_toml(directory_people(head=None))}"""
 
 
 def stray_mail(when: datetime) -> bytes:

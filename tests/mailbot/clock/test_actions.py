@@ -13,47 +13,24 @@ import pytest
 
 from mailbot.clock.actions import Actions
 from mailbot.clock.tick import Ticker
-from mailbot.config import Config, parse_config
+from mailbot.config import Config
 from mailbot.mail_in.ingest import Ingestor
 from rules.decide import Action, ActionKind, chase_key
 from rules.policy import Level
 from store.models import Escalation
 from store.uow import Store
-from tests.botsetup import TRIAL_SECURITY, Clock, migrated_store
+from tests.botsetup import HOS, Clock, at, directory_people, directory_table, example_config, migrated_store
 from tests.mailfactory import BOT, IRO, QA, SM, TM, Thread, outlook_escalation, outlook_reply
 
 SUBJECT = "Action - Level 1 escalation - Jane Doe - MOSAIC 123456 - response by 01/12/2026"
 OPENED = datetime(2026, 11, 24, 9, 15, tzinfo=UTC)  # Tuesday
-HOS = "hos@example.test"
 DUE = date(2026, 12, 1)  # the Level 1 response date in SUBJECT
 
 
-def at(day: int, month: int = 11, hour: int = 10, minute: int = 0) -> datetime:
-    year = 2027 if month < 6 else 2026
-    return datetime(year, month, day, hour, minute, tzinfo=UTC)  # Nov–Mar: London = UTC
-
-
-def people(*extra: dict[str, str]) -> list[dict[str, str]]:
-    return [
-        {"email": TM, "name": "Tom Manager", "role": "Team Manager", "reports_to": SM},
-        {"email": SM, "name": "Sara Service", "role": "Service Manager", "reports_to": HOS},
-        {"email": HOS, "name": "Hana Head", "role": "Head of Locality"},
-        *extra,
-    ]
-
-
 def make_config(tmp_path: Path, **directory: Any) -> Config:
-    return parse_config(
-        {
-            "council": {"name": "Example Council", "domains": ["example.test"]},
-            "security": TRIAL_SECURITY,
-            "mailbox": {"address": BOT, "maildir": "mail"},
-            "store": {"url": "sqlite:///bot.db"},
-            "directory": {"qa_managers": [QA], "people": people(), **directory},
-        },
-        source="test",
-        base=tmp_path,
-    )
+    """The example council with Tom's line up to Hana (:func:`tests.botsetup.directory_people`); ``directory``
+    replaces parts of the ``[directory]`` table."""
+    return example_config(tmp_path, directory=directory_table(**directory))
 
 
 @pytest.fixture()
@@ -223,21 +200,11 @@ def test_a_role_the_directory_cannot_resolve_asks_the_iro_who(tmp_path: Path, cl
 
 
 def test_a_directory_gap_asks_the_iro_and_qa_instead_of_guessing(tmp_path: Path, clock: Clock) -> None:
-    config = parse_config(
-        {
-            "council": {"name": "Example Council", "domains": ["example.test"]},
-            "security": TRIAL_SECURITY,
-            "mailbox": {"address": BOT},
-            "store": {"url": "sqlite:///bot.db"},
-            "directory": {"qa_managers": [QA], "people": [
-                {"email": TM, "name": "Tom Manager", "role": "Team Manager"},  # no reports_to: a gap
-                {"email": SM, "name": "Sara Service", "role": "Service Manager"},
-            ]},
-        },
-        source="test", base=tmp_path,
-    )
-    store = Store(config.store.url, clock=clock)
-    store.upgrade()
+    config = example_config(tmp_path, mailbox={"address": BOT}, directory=directory_table(people=[
+        {"email": TM, "name": "Tom Manager", "role": "Team Manager"},  # no reports_to: a gap
+        {"email": SM, "name": "Sara Service", "role": "Service Manager"},
+    ]))
+    store = migrated_store(config, clock)
     bot, ticker = Ingestor(store, config, clock), Ticker(store, config)
     thread = Thread(SUBJECT)
     ref = open_escalation(bot, thread)
@@ -271,7 +238,7 @@ def test_a_directory_gap_asks_the_iro_and_qa_instead_of_guessing(tmp_path: Path,
 
 def test_a_terminal_target_is_a_referral_notice_and_nobody_outside_is_mailed(tmp_path: Path, clock: Clock) -> None:
     cafcass = "duty@cafcass.example.org"  # even a Cafcass contact in the directory is never written to
-    config = make_config(tmp_path, people=people({"email": cafcass, "name": "Cafcass Duty",
+    config = make_config(tmp_path, people=directory_people({"email": cafcass, "name": "Cafcass Duty",
                                                   "role": "Cafcass referral"}))
     with running(config, clock) as (store, bot):
         ref = open_escalation(bot, Thread(SUBJECT))

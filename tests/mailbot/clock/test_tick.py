@@ -4,52 +4,24 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from mailbot.clock.tick import Ticker, record_state
-from mailbot.config import Config, parse_config
+from mailbot.config import Config
 from mailbot.mail_in.ingest import Ingestor
 from store.uow import Store
-from tests.botsetup import TRIAL_SECURITY, Clock
+from tests.botsetup import Clock, at, directory_table, example_config
 from tests.mailfactory import BOT, IRO, QA, SM, TM, Thread, exchange_out_of_office, outlook_escalation, outlook_reply
 
 SUBJECT = "Action - Level 1 escalation - Jane Doe - MOSAIC 123456 - response by 01/12/2026"
 OPENED = datetime(2026, 11, 24, 9, 15, tzinfo=UTC)  # Tuesday
 
 
-def at(day: int, month: int = 11, hour: int = 10, minute: int = 0) -> datetime:
-    year = 2027 if month < 6 else 2026
-    return datetime(year, month, day, hour, minute, tzinfo=UTC)  # Nov–Mar: London = UTC
-
-
-def people(*extra: dict[str, str]) -> list[dict[str, str]]:
-    return [
-        {"email": TM, "name": "Tom Manager", "role": "Team Manager", "reports_to": SM},
-        {"email": SM, "name": "Sara Service", "role": "Service Manager", "reports_to": "hos@example.test"},
-        {"email": "hos@example.test", "name": "Hana Head", "role": "Head of Locality"},
-        *extra,
-    ]
-
-
-def make_config(tmp_path: Path, **directory: Any) -> Config:
-    return parse_config(
-        {
-            "council": {"name": "Example Council", "domains": ["example.test"]},
-            "security": TRIAL_SECURITY,
-            "mailbox": {"address": BOT, "maildir": "mail"},
-            "store": {"url": "sqlite:///bot.db"},
-            "directory": {"qa_managers": [QA], "people": people(), **directory},
-        },
-        source="test",
-        base=tmp_path,
-    )
-
-
 @pytest.fixture()
 def config(tmp_path: Path) -> Config:
-    return make_config(tmp_path)
+    """The example council with Tom's line up to Hana (:func:`tests.botsetup.directory_people`)."""
+    return example_config(tmp_path, directory=directory_table())
 
 
 @pytest.fixture()

@@ -9,40 +9,22 @@ from typing import Any
 
 import pytest
 
-from mailbot.config import Config, parse_config
+from mailbot.config import Config
 from mailbot.mail_in.ingest import Ingestor
 from store.uow import Store
-from tests.botsetup import TRIAL_SECURITY, Clock
+from tests.botsetup import HOS, Clock, directory_table, example_config
 from tests.mailfactory import BOT, IRO, QA, SM, TM, Thread, outlook_escalation, outlook_reply, plain_reply
 
 SUBJECT = "Action - Level 1 escalation - Jane Doe - MOSAIC 123456 - response by 01/12/2026"
 LEVEL2 = "Action - Level 2 escalation - Jane Doe - MOSAIC 123456 - response by 08/12/2026"
 OPENED = datetime(2026, 11, 24, 9, 15, tzinfo=UTC)  # Tuesday
 MOVED = datetime(2026, 11, 30, 10, 0, tzinfo=UTC)  # the next Monday
-HOS = "hos@example.test"
-
-
-def people() -> list[dict[str, str]]:
-    return [
-        {"email": TM, "name": "Tom Manager", "role": "Team Manager", "reports_to": SM},
-        {"email": SM, "name": "Sara Service", "role": "Service Manager", "reports_to": HOS},
-        {"email": HOS, "name": "Hana Head", "role": "Head of Locality"},
-    ]
 
 
 @pytest.fixture()
 def config(tmp_path: Path) -> Config:
-    return parse_config(
-        {
-            "council": {"name": "Example Council", "domains": ["example.test"]},
-            "security": TRIAL_SECURITY,
-            "mailbox": {"address": BOT, "maildir": "mail"},
-            "store": {"url": "sqlite:///bot.db"},
-            "directory": {"qa_managers": [QA], "people": people()},
-        },
-        source="test",
-        base=tmp_path,
-    )
+    """The example council with Tom's line up to Hana (:func:`tests.botsetup.directory_people`)."""
+    return example_config(tmp_path, directory=directory_table())
 
 
 @pytest.fixture()

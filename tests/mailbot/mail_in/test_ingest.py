@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from sqlalchemy import func, select
 
 from mailbot.config import Config
 from mailbot.mail_in.ingest import Ingestor
 from mailbot.transports.maildir import MaildirSource
+from mailbot.transports.source import FetchedMail, MailSource, TransportConnectionError, TransportProtocolError
+from store.models import Message
 from store.uow import Store
-from tests.botsetup import Clock, example_config
+from tests.botsetup import Clock, directory_table, example_config
 from tests.mailfactory import (
     BOT,
     IRO,
@@ -39,9 +43,7 @@ def _timeline(store: Store, ref: str) -> list[tuple[str, str | None]]:
 @pytest.fixture()
 def config(tmp_path: Path) -> Config:
     """The example council, with Tom's line: Tom (Team Manager) reports to Sara (Service Manager)."""
-    return example_config(tmp_path, directory={"qa_managers": [QA], "people": [
-        {"email": TM, "name": "Tom Manager", "role": "Team Manager", "reports_to": SM},
-        {"email": SM, "name": "Sara Service", "role": "Service Manager"}]})
+    return example_config(tmp_path, directory=directory_table(head=None))
 
 
 def _open(bot: Ingestor, thread: Thread, subject: str = SUBJECT) -> str:
@@ -246,6 +248,105 @@ def test_poll_reads_a_maildir_and_settles(bot: Ingestor, store: Store, tmp_path:
     assert sorted(r.outcome for r in results) == ["attention", "opened"]
     assert list(source.fetch(None)) == []
     assert bot.poll(source) == []
+
+
+# ---- a stop between recording a mail and settling it --------------------------------------------------------
+
+
+class ListSource:
+    """A mailbox in memory whose cursor, like a Graph delta link or an EWS sync state, cannot be wound back: mails
+    after the cursor (how many were handed out) are handed out; each ``settle`` is kept, or raises ``fail``'s next."""
+
+    key = "list:test"
+
+    def __init__(self, *mails: bytes) -> None:
+        self.mails = list(mails)
+        self.settled: list[tuple[str, str]] = []
+        self.fail: list[Exception] = []
+
+    def fetch(self, cursor: str | None, limit: int = 200) -> Iterator[FetchedMail]:
+        start = int(cursor or 0)
+        for n, raw in enumerate(self.mails[start : start + limit], start + 1):
+            yield FetchedMail(raw=raw, ref=f"m{n}", cursor=str(n))
+
+    def settle(self, ref: str, outcome: str) -> None:
+        if self.fail:
+            raise self.fail.pop(0)
+        self.settled.append((ref, outcome))
+
+    def wait(self, timeout: float) -> bool:
+        return False
+
+    def close(self) -> None:
+        pass
+
+
+def _record_then_stop(bot: Ingestor, source: ListSource, count: int) -> list[str]:
+    """Record the first ``count`` mails as a poll would, and stop before settling the last of them."""
+    outcomes = []
+    for fetched in list(source.fetch(None, count)):
+        outcomes.append(bot.ingest(fetched.raw, source_key=source.key, source_ref=fetched.ref,
+                                   cursor=fetched.cursor).outcome)
+        if fetched.ref != f"m{count}":
+            source.settle(fetched.ref, "processed")
+    return outcomes
+
+
+def _messages(store: Store) -> int:
+    with store.unit_of_work() as uow:
+        return int(uow.session.scalar(select(func.count()).select_from(Message)) or 0)
+
+
+def test_the_mail_recorded_before_a_stop_is_settled_at_the_next_start_as_it_was_read(
+    store: Store, config: Config, clock: Clock
+) -> None:
+    unreadable = b"\x00\xff\xfe garbage that is not a mail \x00"
+    escalation = outlook_escalation(Thread(SUBJECT), subject=SUBJECT, when=START)
+    source = ListSource(unreadable, escalation)
+    assert isinstance(source, MailSource)
+    assert _record_then_stop(Ingestor(store, config, clock), source, 1) == ["attention"]
+    assert source.settled == []
+
+    restarted = Ingestor(store, config, clock)
+    results = restarted.poll(source)
+
+    assert [r.outcome for r in results] == ["opened"]  # the mail not recorded before: read as usual
+    # then the mail kept for attention goes where its first reading would have sent it
+    assert source.settled == [("m2", "processed"), ("m1", "attention")]
+    assert restarted.poll(source) == [] and len(source.settled) == 2  # once per start
+    assert _messages(store) == 2
+
+
+def test_a_mail_handed_out_again_is_not_settled_twice(store: Store, config: Config, clock: Clock) -> None:
+    source = ListSource(outlook_escalation(Thread(SUBJECT), subject=SUBJECT, when=START))
+    result = Ingestor(store, config, clock).ingest(source.mails[0], source_key=source.key, source_ref="m1")
+    assert result.outcome == "opened"  # recorded without its cursor: the source hands it out again
+
+    results = Ingestor(store, config, clock).poll(source)
+
+    assert [r.outcome for r in results] == ["duplicate"]
+    assert source.settled == [("m1", "processed")]
+    assert _messages(store) == 1
+
+
+def test_an_unreachable_mailbox_is_tried_again_at_the_next_poll_other_failures_are_not(
+    store: Store, config: Config, clock: Clock
+) -> None:
+    source = ListSource(outlook_escalation(Thread(SUBJECT), subject=SUBJECT, when=START))
+    _record_then_stop(Ingestor(store, config, clock), source, 1)
+    source.fail = [TransportConnectionError("lost the server")]
+    restarted = Ingestor(store, config, clock)
+
+    assert restarted.poll(source) == []
+    assert source.settled == []
+    assert restarted.poll(source) == []
+    assert source.settled == [("m1", "processed")]  # the second poll tried again
+
+    again = Ingestor(store, config, clock)
+    source.fail = [TransportProtocolError("refused")]
+    assert again.poll(source) == []
+    assert again.poll(source) == [] and source.settled == [("m1", "processed")]  # logged, not tried again
+    assert source.fail == []
 
 
 def test_themes_from_the_escalation_and_from_the_iro_later(bot: Ingestor, store: Store) -> None:

@@ -17,11 +17,14 @@ import pytest
 from exchangelib.protocol import BaseProtocol, close_connections
 from sqlalchemy import func, select
 
+from mailbot.config import Config
 from mailbot.mail_in.ingest import Ingestor
 from mailbot.transports.ews import EwsSender, EwsSource, check, open_account
 from mailbot.transports.sender import MailSender, SendAuthError, SendPermanentError, SendTemporaryError
 from mailbot.transports.source import MailSource, TransportAuthError, TransportConnectionError, TransportProtocolError
 from store.models import Message as StoredMessage
+from store.uow import Store
+from tests.botsetup import Clock
 from tests.fakes.exchange import ENDPOINT, NS, PASSWORD, FakeExchange, account, record_sleeps, serve, settings
 from tests.mailbot.transports import ews_payloads as P
 from tests.mailfactory import BOT, IRO, QA, TM, Thread, outlook_escalation, plain_reply
@@ -159,6 +162,64 @@ def test_crash_after_fetch_before_recording_refetches_the_same_mail(exchange: Fa
                 for m in (*before, *after)]
     assert outcomes == ["opened", "duplicate"]
     assert _records(bot) == 1
+
+
+SUBJECT_2 = "Action - Level 1 escalation - John Roe - MOSAIC 654321 - response by 01/12/2026"
+
+
+def _processed(exchange: FakeExchange) -> list[bytes]:
+    """The MIME of every mail in the folder "Processed" (none if there is no such folder)."""
+    folder = next((k for k, v in exchange.folders.items() if v["name"] == "Processed"), None)
+    return [i.mime for i in exchange.items.values() if i.folder == folder]
+
+
+def _moved_ids(exchange: FakeExchange) -> list[str]:
+    return [e.get("Id") or "" for op, p in exchange.calls if op == "MoveItem" for e in p.find("m:ItemIds", NS)]
+
+
+def test_a_stop_between_recording_and_moving_is_settled_at_the_next_start(
+    exchange: FakeExchange, store: Store, config: Config, clock: Clock
+) -> None:
+    first = exchange.deliver(outlook_escalation(Thread(SUBJECT, seed="ews-1"), subject=SUBJECT, when=WHEN))
+    source = EwsSource(account(), processed_folder="Processed")
+    [got] = list(source.fetch(None))
+    assert got.cursor == exchange.state(exchange.inbox, 1)  # the page's last mail carries the state after it
+    recorded = Ingestor(store, config, clock).ingest(got.raw, source_key=source.key, source_ref=got.ref,
+                                                     cursor=got.cursor)
+    assert recorded.outcome == "opened"  # recorded and its cursor stored; the process dies before moving it
+    close_connections()
+    second = exchange.deliver(outlook_escalation(Thread(SUBJECT_2, seed="ews-2"), subject=SUBJECT_2, when=WHEN))
+    exchange.calls.clear()
+
+    after = Ingestor(store, config, clock)  # a new start
+    results = after.poll(EwsSource(account(), processed_folder="Processed"))
+
+    assert [r.outcome for r in results] == ["opened"]  # the mail not recorded before: ingested as usual
+    assert _moved_ids(exchange) == [second.id, first.id]  # the one recorded before the stop is moved too
+    assert sorted(_processed(exchange)) == sorted([first.mime, second.mime])
+    assert [i for i in exchange.items.values() if i.folder == exchange.inbox] == []  # nothing left in the inbox
+    assert _records(after) == 2  # each recorded once
+    assert _cursor(after, source.key) == exchange.state(exchange.inbox, 2)  # after mail 2's page
+
+
+def test_at_a_clean_start_the_last_mail_settled_already_is_left_alone(
+    exchange: FakeExchange, bot: Ingestor, store: Store, config: Config, clock: Clock,
+    caplog: pytest.LogCaptureFixture
+) -> None:
+    exchange.deliver(outlook_escalation(Thread(SUBJECT), subject=SUBJECT, when=WHEN))
+    assert [r.outcome for r in bot.poll(EwsSource(account(), processed_folder="Processed"))] == ["opened"]
+    assert len(_processed(exchange)) == 1
+    close_connections()
+    exchange.calls.clear()
+    # the mail recorded last was moved (a new id): Exchange answers its old id with ErrorItemNotFound
+    exchange.inject["UpdateItem"] = [(200, P.envelope("UpdateItem", P.item_not_found("UpdateItem")))]
+
+    with caplog.at_level(logging.INFO, logger="mailbot.transports.ews"):
+        assert Ingestor(store, config, clock).poll(EwsSource(account(), processed_folder="Processed")) == []
+
+    assert exchange.ops().count("UpdateItem") == 1 and "MoveItem" not in exchange.ops()
+    assert len(_processed(exchange)) == 1 and _records(bot) == 1
+    assert not [r for r in caplog.records if r.levelno >= logging.WARNING]  # settled already is not a warning
 
 
 def test_server_busy_is_waited_out_as_the_server_asks(exchange: FakeExchange, sleeps: list[float]) -> None:

@@ -17,6 +17,7 @@ import pytest
 import respx
 from sqlalchemy import func, select
 
+from mailbot.config import Config
 from mailbot.mail_in.ingest import Ingestor
 from mailbot.transports.graph import GraphClient, GraphSender, GraphSource, check
 from mailbot.transports.sender import MailSender, SendAuthError, SendConnectionError, SendPermanentError
@@ -29,6 +30,7 @@ from mailbot.transports.source import (
 )
 from store.models import Message
 from store.uow import Store
+from tests.botsetup import Clock
 from tests.mailbot.transports import graph_payloads as p
 from tests.mailfactory import QA, TM, Thread, outlook_escalation
 
@@ -258,6 +260,98 @@ def test_410_resyncs_from_the_start_without_duplicates(client: GraphClient, grap
     with store.unit_of_work() as uow:
         assert uow.cursors.get(source.key) == p.delta_link("round2")
     assert settled.call_count == 4  # only mail 4 was unread: the others are not written again
+
+
+PROCESSED_ID = "AAMkProcessed="
+
+
+def _processed_folder(graph: respx.MockRouter) -> respx.Route:
+    """A "Processed" folder at the mailbox root, and its move route (Graph answers a move with the moved message)."""
+    graph.get(f"{p.BASE}/mailFolders").respond(200, json=p.folder_list(p.mail_folder(PROCESSED_ID, "Processed")))
+    return graph.post(url__regex=rf"^{p.BASE}/messages/[^/]+/move$").respond(
+        201, json=p.message(100, "2026-11-24T09:01:00Z", is_read=True, folder=PROCESSED_ID))
+
+
+def _moved(move: respx.Route) -> list[str]:
+    assert all(json.loads(c.request.content) == {"destinationId": PROCESSED_ID} for c in move.calls)
+    return [c.request.url.path.removesuffix("/move").rsplit("/", 1)[1] for c in move.calls]
+
+
+def test_a_stop_between_recording_and_moving_is_settled_at_the_next_start(
+        client: GraphClient, graph: respx.MockRouter, store: Store, config: Config, clock: Clock) -> None:
+    # round 1 holds mail 1 alone: it carries the deltaLink after it, so a restart never reads it again
+    graph.get(START_LINK).respond(200, json=p.delta_page([p.message(1, "2026-11-24T09:01:00Z")],
+                                                         delta_link=p.delta_link("round1")))
+    graph.get(p.delta_link("round1")).respond(200, json=p.delta_page([p.message(2, "2026-11-24T09:02:00Z")],
+                                                                     delta_link=p.delta_link("round2")))
+    serve_mime(graph, {1: escalation(1), 2: escalation(2)})
+    read = _accept_settling(graph)
+    move = _processed_folder(graph)
+    source = GraphSource(client, processed_folder="Processed")
+    [first] = list(source.fetch(None))
+    assert first.cursor == p.delta_link("round1")
+    recorded = Ingestor(store, config, clock).ingest(first.raw, source_key=source.key, source_ref=first.ref,
+                                                     cursor=first.cursor)
+    assert recorded.outcome == "opened"  # recorded and its cursor stored; the process dies before moving it
+    assert move.call_count == 0
+
+    results = Ingestor(store, config, clock).poll(GraphSource(client, processed_folder="Processed"))  # a new start
+
+    assert [r.outcome for r in results] == ["opened"]  # mail 2 was not recorded before: ingested as usual
+    assert _moved(move) == [p.message_id(2), p.message_id(1)]  # mail 1 settled after reading on, never left behind
+    assert [json.loads(c.request.content) for c in read.calls] == [{"isRead": True}] * 2
+    assert len(_records(store)) == 2 == len(set(_records(store)))  # each recorded once
+    with store.unit_of_work() as uow:
+        assert uow.cursors.get(source.key) == p.delta_link("round2")
+
+
+def test_a_stop_before_recording_the_last_mail_of_a_page_reads_it_again(
+        client: GraphClient, graph: respx.MockRouter, store: Store, config: Config, clock: Clock) -> None:
+    graph.get(START_LINK).respond(200, json=p.delta_page(
+        [p.message(1, "2026-11-24T09:01:00Z"), p.message(2, "2026-11-24T09:02:00Z")], delta_link=p.delta_link("r1")))
+    serve_mime(graph, {1: escalation(1), 2: escalation(2)})
+    _accept_settling(graph)
+    move = _processed_folder(graph)
+    before = Ingestor(store, config, clock)
+    source = GraphSource(client, processed_folder="Processed")
+    fetched = source.fetch(None)
+    first = next(fetched)
+    assert before.ingest(first.raw, source_key=source.key, source_ref=first.ref, cursor=first.cursor).outcome == \
+        "opened"
+    source.settle(first.ref, "processed")
+    assert next(fetched).ref == p.message_id(2)  # fetched; the process dies before recording it
+    fetched.close()
+
+    results = Ingestor(store, config, clock).poll(GraphSource(client, processed_folder="Processed"))
+
+    # the page is read again (from the link that fetched it): mail 1 is known, mail 2 is recorded now
+    assert [r.outcome for r in results] == ["duplicate", "opened"]
+    assert _moved(move) == [p.message_id(1), p.message_id(1), p.message_id(2)]  # mail 1 moved before the stop
+    assert len(_records(store)) == 2 == len(set(_records(store)))
+
+
+def test_at_a_clean_start_the_last_mail_settled_already_is_left_alone(
+        client: GraphClient, graph: respx.MockRouter, bot: Ingestor, store: Store, config: Config,
+        clock: Clock) -> None:
+    graph.get(START_LINK).respond(200, json=p.delta_page([p.message(1, "2026-11-24T09:01:00Z")],
+                                                         delta_link=p.delta_link("r1")))
+    quiet = graph.get(p.delta_link("r1")).respond(200, json=p.delta_page([p.removed(1)],
+                                                                          delta_link=p.delta_link("r2")))
+    serve_mime(graph, {1: escalation(1)})
+    patch = graph.patch(f"{p.BASE}/messages/{p.message_id(1)}").mock(side_effect=[
+        httpx.Response(200, json={"isRead": True}),
+        p.error_response(404, "ErrorItemNotFound", "The specified object was not found in the store.")])
+    move = _processed_folder(graph)
+    assert [r.outcome for r in bot.poll(GraphSource(client, processed_folder="Processed"))] == ["opened"]
+    assert _moved(move) == [p.message_id(1)]
+
+    assert Ingestor(store, config, clock).poll(GraphSource(client, processed_folder="Processed")) == []
+
+    assert quiet.call_count == 1
+    # settled again: its old id is gone (a moved mail gets a new id), so nothing more is tried
+    assert [c.response.status_code for c in patch.calls] == [200, 404]
+    assert _moved(move) == [p.message_id(1)]  # no second move
+    assert len(_records(store)) == 1
 
 
 # ---- throttling, tokens, errors ------------------------------------------------------------------------------

@@ -5,6 +5,8 @@ real IMAP folder is exercised in tests/integration/test_send_crash.py)."""
 
 from __future__ import annotations
 
+import email
+import email.policy
 import smtplib
 from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
@@ -395,20 +397,128 @@ def imap_config(tmp_path: Path, **imap: Any) -> Config:
 def test_sent_folder_setting_builds_the_imap_folder_for_smtp(tmp_path: Path,
                                                              monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("MAILBOT_TEST_IMAP_PASSWORD", "secret")
-    config = imap_config(tmp_path, sent_folder="Sent Items")
+    config = imap_config(tmp_path, sent_folder="Sent Items", processed_folder="Processed")
     assert config.mailbox.imap is not None and config.mailbox.imap.sent_folder == "Sent Items"
     sender = open_sender(config)
     assert isinstance(sender, SmtpSender) and isinstance(sender.sent_folder, ImapSentFolder)
     folder = sender.sent_folder
     assert (folder.host, folder.port, folder.username, folder.folder, folder.security) == \
         ("imap.example.test", 993, "iro-escalations@example.test", "Sent Items", "tls")
+    # the own copy arrives in the inbox and is settled into the processed folder: both are searched, Sent first
+    assert folder.look_in == ("Sent Items", "INBOX", "Processed")
+    assert sender.copy_to == "iro-escalations@example.test"
     assert "secret" not in repr(folder) and "secret" not in repr(sender)
 
 
-def test_without_sent_folder_smtp_has_none(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_without_sent_folder_smtp_still_finds_the_mailbox_own_copy(tmp_path: Path,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("MAILBOT_TEST_IMAP_PASSWORD", "secret")
     config = imap_config(tmp_path)
     assert config.mailbox.imap is not None and config.mailbox.imap.sent_folder is None
     sender = open_sender(config)
-    assert isinstance(sender, SmtpSender) and sender.sent_folder is None
+    assert isinstance(sender, SmtpSender) and isinstance(sender.sent_folder, ImapSentFolder)
+    assert sender.sent_folder.folder is None and sender.sent_folder.look_in == ("INBOX",)  # nothing filed
+    assert sender.copy_to == "iro-escalations@example.test"
+
+
+def test_copy_to_mailbox_off_and_no_sent_folder_cannot_tell(tmp_path: Path,
+                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MAILBOT_TEST_IMAP_PASSWORD", "secret")
+    config = example_config(
+        tmp_path,
+        mailbox={"transport": "imap", "address": "iro-escalations@example.test",
+                 "imap": {"host": "imap.example.test", "username": "iro-escalations@example.test",
+                          "password_env": "MAILBOT_TEST_IMAP_PASSWORD"}},
+        mail_out={"transport": "smtp",
+                  "smtp": {"host": "smtp.example.test", "security": "none", "copy_to_mailbox": False}},
+    )
+    sender = open_sender(config)
+    assert isinstance(sender, SmtpSender) and sender.sent_folder is None and sender.copy_to is None
     assert sender.already_sent("a@example.test") is None
+
+
+def test_a_maildir_mailbox_gets_no_own_copy(tmp_path: Path) -> None:
+    """Only a mailbox the bot can search (IMAP) is worth the copy; a local Maildir with SMTP is bare SMTP."""
+    config = example_config(tmp_path, mail_out={"transport": "smtp",
+                                                "smtp": {"host": "smtp.example.test", "security": "none"}})
+    sender = open_sender(config)
+    assert isinstance(sender, SmtpSender) and sender.copy_to is None and sender.sent_folder is None
+
+
+# ---- the mailbox's own copy, through a real SMTP server ---------------------------------------------------------
+
+
+@pytest.fixture()
+def sink() -> Iterator[Any]:
+    from tests.servers import SmtpServer
+
+    with SmtpServer() as server:
+        yield server
+
+
+class RefusingSink:
+    """aiosmtpd that refuses RCPT TO for the addresses given (550), to see what the sender does then."""
+
+    def __init__(self, refuse: set[str]) -> None:
+        self.refuse = refuse
+        self.envelopes: list[tuple[str, ...]] = []
+        self.resets = 0
+
+    async def handle_RCPT(self, server: Any, session: Any, envelope: Any, address: str,
+                          rcpt_options: list[str]) -> str:
+        if address in self.refuse:
+            return "550 5.1.1 No such user"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_RSET(self, server: Any, session: Any, envelope: Any) -> str:
+        self.resets += 1
+        return "250 OK"
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        self.envelopes.append(tuple(envelope.rcpt_tos))
+        return "250 Message accepted for delivery"
+
+
+@pytest.fixture()
+def refusing() -> Iterator[tuple[RefusingSink, int]]:
+    from aiosmtpd.controller import Controller
+
+    from tests.servers import free_port
+
+    handler = RefusingSink(set())
+    port = free_port()
+    controller = Controller(handler, hostname="127.0.0.1", port=port, ready_timeout=10)
+    controller.start()
+    try:
+        yield handler, port
+    finally:
+        controller.stop()
+
+
+def test_own_copy_is_one_more_envelope_recipient_never_a_header(sink: Any) -> None:
+    sender = SmtpSender(sink.host, sink.port, "none", copy_to="IRO-Escalations@example.test")
+    assert sender.send(outgoing(), [TM, QA]) == {}
+    [mail] = sink.received
+    assert mail.rcpt_tos == (TM, QA, "iro-escalations@example.test")
+    seen = email.message_from_bytes(mail.raw, policy=email.policy.default)
+    assert (seen["To"], seen["Cc"], seen["Bcc"]) == (TM, QA, None)  # nobody sees the copy in the headers
+
+
+def test_own_copy_never_arrives_for_a_mail_nobody_got(refusing: tuple[RefusingSink, int]) -> None:
+    handler, port = refusing
+    handler.refuse = {TM, QA}
+    sender = SmtpSender("127.0.0.1", port, "none", copy_to="iro-escalations@example.test")
+    with pytest.raises(SendPermanentError, match="every recipient refused"):
+        sender.send(outgoing(), [TM, QA])
+    assert handler.envelopes == [] and handler.resets >= 1  # reset before DATA: no copy, no mail
+
+
+def test_refused_own_copy_still_sends_and_reports_only_real_refusals(
+        refusing: tuple[RefusingSink, int], caplog: pytest.LogCaptureFixture) -> None:
+    handler, port = refusing
+    handler.refuse = {QA, "iro-escalations@example.test"}
+    sender = SmtpSender("127.0.0.1", port, "none", copy_to="iro-escalations@example.test")
+    refused = sender.send(outgoing(), [TM, QA])
+    assert list(refused) == [QA] and handler.envelopes == [(TM,)]
+    assert "refused the mailbox's own copy" in caplog.text
