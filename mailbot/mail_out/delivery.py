@@ -75,9 +75,10 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from email.headerregistry import Address
+from email.headerregistry import Address, HeaderRegistry, UnstructuredHeader
 from email.message import EmailMessage
 from email.policy import SMTP as SMTP_POLICY
+from email.policy import Policy
 from email.utils import format_datetime
 
 from mailbot.transports.sender import (
@@ -116,7 +117,34 @@ RESERVED_HEADERS = frozenset({
     "content-transfer-encoding", "content-disposition",
 })
 _HEADER_NAME = re.compile(r"^[!-9;-~]+$")  # RFC 5322 ftext: printable ASCII except ':'
-_POLICY = SMTP_POLICY.clone(cte_type="7bit")  # bodies as quoted-printable/base64: no 8BITMIME needed
+TOKEN_HEADERS = ("message-id", "in-reply-to", "references", "thread-index")
+
+
+class TokenListHeader(UnstructuredHeader):
+    """A header of space-separated ASCII tokens (msg-ids, Outlook's base64 Thread-Index) written as it is: folded
+    only between tokens, never RFC 2047-encoded. The ``email`` package encodes an unstructured header it cannot
+    fold within the line length, and an Exchange Online Message-ID (~80 characters) is such a header: encoded,
+    ``In-Reply-To: =?utf-8?q?=3CLO2P265MB…?=`` names no message and nobody's mail client threads the mail."""
+
+    def fold(self, *, policy: Policy) -> str:
+        limit = policy.max_line_length or 78
+        lines = [f"{self.name}:"]
+        for token in str(self).split():
+            if len(lines[-1]) + 1 + len(token) > limit and lines[-1] != f"{self.name}:":
+                lines.append("")
+            lines[-1] += f" {token}"
+        return policy.linesep.join(lines) + policy.linesep
+
+
+def _header_factory() -> HeaderRegistry:
+    registry = HeaderRegistry()
+    for name in TOKEN_HEADERS:
+        registry.map_to_type(name, TokenListHeader)
+    return registry
+
+
+# bodies as quoted-printable/base64 (no 8BITMIME needed); msg-ids and the Thread-Index never encoded
+_POLICY = SMTP_POLICY.clone(cte_type="7bit", header_factory=_header_factory())
 
 
 def backoff(attempts: int) -> timedelta:

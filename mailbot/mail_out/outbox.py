@@ -17,6 +17,8 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from mailbot.config import Config
+from parsers.message import conversation_key
+from rules.conversation import Mail, Thread, thread_for
 from store.models import Escalation, Message, OutboxMail
 from store.uow import UnitOfWork
 
@@ -63,17 +65,18 @@ def _clean(addresses: Iterable[str]) -> list[str]:
     return list(seen)
 
 
-def thread_of(uow: UnitOfWork, esc: Escalation | None) -> tuple[str | None, list[str]]:
-    """(In-Reply-To, References) that put a new mail into the escalation's conversation: the IRO's first mail
-    as the root, then the latest mail of the record."""
+def thread_of(esc: Escalation | None, recipients: Sequence[str], *, now: datetime,
+              domain: str) -> Thread | None:
+    """The conversation a new mail to ``recipients`` about ``esc`` joins (``rules.conversation``): In-Reply-To
+    the latest mail of the record they took part in (never machine mail or mail kept for attention),
+    References from the IRO's mail on, Outlook's Thread-Index and Thread-Topic. None without a record."""
     if esc is None:
-        return None, []
-    ids = [m.message_id for m in sorted(esc.messages, key=lambda m: (m.received_at, m.id)) if m.message_id]
-    if not ids:
-        return None, []
-    references = [ids[0], *ids[-9:]] if len(ids) > 10 else ids
-    references = list(dict.fromkeys(references))
-    return ids[-1], references
+        return None
+    mails = [Mail(message_id=m.message_id, at=m.received_at, kind=m.kind, state=m.state,
+                  people=frozenset(a.lower() for a in (m.from_email, *m.to_emails, *m.cc_emails) if a),
+                  thread_index=m.thread_index, subject=m.subject)
+             for m in esc.messages]
+    return thread_for(mails, recipients, now=now, seed=f"{esc.reference}@{domain}", opened=esc.opened_at)
 
 
 def queue_mail(
@@ -106,12 +109,15 @@ def queue_mail(
         cc_ok.remove(config.mailbox.address)
     domain = bot_domain(config)
     message_id = message_id_for(key, domain)
-    in_reply_to, references = thread_of(uow, escalation)
+    thread = thread_of(escalation, [*to_ok, *cc_ok], now=now, domain=domain)
     headers = {"Auto-Submitted": "auto-generated", "X-Auto-Response-Suppress": "All",
                "X-Mailer": "iro-mailbot", "X-IRO-Mailbot-Key": key}
-    if in_reply_to:
-        headers["In-Reply-To"] = f"<{in_reply_to}>"
-        headers["References"] = " ".join(f"<{r}>" for r in references)
+    if thread is not None:
+        headers["In-Reply-To"] = f"<{thread.in_reply_to}>"
+        headers["References"] = " ".join(f"<{r}>" for r in thread.references)
+        headers["Thread-Index"] = thread.thread_index
+        if thread.thread_topic:
+            headers["Thread-Topic"] = thread.thread_topic
     if escalation is not None:
         headers["X-IRO-Mailbot-Reference"] = escalation.reference
     subject = tagged(subject, escalation.reference if escalation is not None else None)
@@ -134,8 +140,12 @@ def queue_mail(
     uow.messages.add(Message(
         identity=message_id, message_id=message_id, escalation=escalation, direction="out", kind="bot",
         from_email=config.mailbox.address, from_name="IRO escalations", to_emails=to_ok, cc_emails=cc_ok,
-        subject=subject, sent_at=None, received_at=now, in_reply_to=[in_reply_to] if in_reply_to else [],
-        references=references, new_text=text[:4000], state="matched" if escalation is not None else "recorded",
+        subject=subject, sent_at=None, received_at=now,
+        in_reply_to=[thread.in_reply_to] if thread is not None and thread.in_reply_to else [],
+        references=list(thread.references) if thread is not None else [],
+        thread_index=thread.thread_index if thread is not None else None,
+        conversation_key=conversation_key(thread.thread_index) if thread is not None else None,
+        new_text=text[:4000], state="matched" if escalation is not None else "recorded",
         source_key="outbox", source_ref=key,
     ))
     return row

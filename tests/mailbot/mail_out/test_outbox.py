@@ -3,14 +3,26 @@ the council's domains only, and the bot's copy in the message log — on a real 
 
 from __future__ import annotations
 
+import base64
 from datetime import UTC, datetime, timedelta
 
 from mailbot.config import Config
 from mailbot.mail_in.ingest import Ingestor
 from mailbot.mail_out.outbox import bot_domain, message_id_for, queue_mail, tagged, thread_of
+from store.models import Message
 from store.uow import Store
 from tests.botsetup import Clock
-from tests.mailfactory import BOT, IRO, QA, SM, TM, Thread, outlook_escalation, outlook_reply
+from tests.mailfactory import (
+    BOT,
+    IRO,
+    QA,
+    SM,
+    TM,
+    Thread,
+    exchange_out_of_office,
+    outlook_escalation,
+    outlook_reply,
+)
 
 SUBJECT = "Action - Level 1 escalation - Jane Doe - MOSAIC 123456 - response by 01/12/2026"
 OPENED = datetime(2026, 11, 24, 9, 15, tzinfo=UTC)  # Tuesday
@@ -119,10 +131,12 @@ def test_in_reply_to_and_references_put_the_mail_in_the_records_conversation(bot
     thread = Thread(SUBJECT)
     ref = open_escalation(bot, thread)
     root = thread.ids[0].strip("<>")
+    domain = bot_domain(config)
     with store.unit_of_work() as uow:
         esc = uow.escalations.get(ref)
-        assert thread_of(uow, esc) == (root, [root])
-        assert thread_of(uow, None) == (None, [])
+        found = thread_of(esc, [TM], now=OPENED, domain=domain)
+        assert found is not None and (found.in_reply_to, found.references) == (root, (root,))
+        assert thread_of(None, [TM], now=OPENED, domain=domain) is None
         first = queue_mail(uow, config, key=f"{ref}.one", kind="note", to=[TM], subject="s", text="t",
                            escalation=esc, now=OPENED + timedelta(minutes=1))
         assert first is not None
@@ -134,8 +148,8 @@ def test_in_reply_to_and_references_put_the_mail_in_the_records_conversation(bot
     reply = thread.ids[-1].strip("<>")
     with store.unit_of_work() as uow:
         esc = uow.escalations.get(ref)
-        in_reply_to, references = thread_of(uow, esc)
-        assert (in_reply_to, references) == (reply, [root, first.message_id, reply])
+        found = thread_of(esc, [TM], now=LATER, domain=domain)
+        assert found is not None and (found.in_reply_to, found.references) == (reply, (root, first.message_id, reply))
         second = queue_mail(uow, config, key=f"{ref}.two", kind="note", to=[TM], subject="s", text="t",
                             escalation=esc, now=LATER + timedelta(minutes=1))
         assert second is not None
@@ -155,10 +169,62 @@ def test_a_long_conversation_keeps_the_root_and_the_latest_nine(bot: Ingestor, s
                              escalation=esc, now=OPENED + timedelta(minutes=n + 1))
             assert row is not None
             ids.append(row.message_id)
-        in_reply_to, references = thread_of(uow, esc)
-        assert in_reply_to == ids[-1]
-        assert references == [root, *ids[-9:]]
-        assert len(references) == 10
+        found = thread_of(esc, [TM], now=OPENED + timedelta(hours=1), domain=bot_domain(config))
+        assert found is not None and found.in_reply_to == ids[-1]
+        assert found.references == (root, *ids[-9:])
+
+
+def test_a_reminder_is_never_threaded_under_an_out_of_office(bot: Ingestor, store: Store, config: Config,
+                                                             clock: Clock) -> None:
+    """The Service Manager's automatic reply is the latest mail they "took part in"; the reminder still answers
+    the IRO's mail (SM was copied on it), so it is read with the concern, not filed under the automatic reply."""
+    thread = Thread(SUBJECT)
+    ref = open_escalation(bot, thread)
+    root = thread.ids[0].strip("<>")
+    clock.now = LATER
+    assert bot.ingest(exchange_out_of_office(thread, sender=SM, when=LATER)).kind == "auto_reply"
+    with store.unit_of_work() as uow:
+        esc = uow.escalations.get(ref)
+        [auto] = [m for m in esc.messages if m.kind == "auto_reply"]
+        row = queue_mail(uow, config, key=f"{ref}.remind", kind="chase", to=[SM], subject="s", text="t",
+                         escalation=esc, now=LATER + timedelta(minutes=5))
+        assert row is not None
+        assert row.headers["In-Reply-To"] == f"<{root}>" and auto.message_id not in row.headers["References"]
+
+
+def test_an_outsiders_mail_kept_for_attention_is_never_a_parent(bot: Ingestor, store: Store, config: Config,
+                                                               clock: Clock) -> None:
+    thread = Thread(SUBJECT)
+    ref = open_escalation(bot, thread)
+    root = thread.ids[0].strip("<>")
+    with store.unit_of_work() as uow:
+        esc = uow.escalations.get(ref)
+        uow.messages.add(Message(identity="outsider-1@evil.example", message_id="outsider-1@evil.example",
+                                 escalation=esc, direction="in", kind="human", from_email="x@evil.example",
+                                 to_emails=[TM], received_at=LATER, state="attention"))
+        uow.commit()
+    with store.unit_of_work() as uow:
+        esc = uow.escalations.get(ref)
+        row = queue_mail(uow, config, key=f"{ref}.x", kind="note", to=[TM], subject="s", text="t",
+                         escalation=esc, now=LATER + timedelta(minutes=1))
+        assert row is not None and row.headers["In-Reply-To"] == f"<{root}>"
+        assert "evil.example" not in row.headers["References"]
+
+
+def test_outlook_groups_the_bots_mail_with_the_iros_conversation(bot: Ingestor, store: Store,
+                                                                 config: Config) -> None:
+    thread = Thread(SUBJECT)
+    ref = open_escalation(bot, thread)
+    with store.unit_of_work() as uow:
+        esc = uow.escalations.get(ref)
+        row = queue_mail(uow, config, key=f"{ref}.y", kind="note", to=[TM], subject="Reminder", text="t",
+                         escalation=esc, now=OPENED + timedelta(hours=3))
+        assert row is not None
+        index = base64.b64decode(row.headers["Thread-Index"])
+        assert index[:22] == thread.root_index and len(index) == 22 + 5  # the IRO's conversation, one reply on
+        assert row.headers["Thread-Topic"] == SUBJECT
+        [copy] = [m for m in esc.messages if m.direction == "out"]
+        assert copy.thread_index == row.headers["Thread-Index"] and copy.conversation_key == thread.conversation_key
 
 
 # ---- recipients ---------------------------------------------------------------------------------------------
