@@ -1,12 +1,15 @@
-"""How often a kill -9 while sending makes a duplicate over bare SMTP, and how small the window is that makes it.
+"""How often a kill -9 while sending makes a duplicate over SMTP — bare, and with the mailbox's own copy.
 
     .venv/bin/python bench/send_duplicates.py [--kills 100] [--batch 3] [--clean 60] [--seed N]
 
-Bare SMTP: aiosmtpd on loopback (tests/servers.py's sink, without dovecot) and no Sent folder, so a mail whose
-attempt was cut short cannot be looked for and is sent again. The real deliverer runs in a process of its own
-(tests/integration/killable.py) and is SIGKILLed at a random moment of its sending (uniform over the time a whole
-batch takes), ``--kills`` times; each new run's clock is past the dead run's leases. At the end one run sends what
-is left, and the sink's log is counted by Message-ID.
+Two configurations, each killed ``--kills`` times. **Bare SMTP**: aiosmtpd on loopback (tests/servers.py's sink,
+without dovecot), ``copy_to_mailbox = false`` and no Sent folder, so a mail whose attempt was cut short cannot be
+looked for and is sent again. **Own copy**: the same, but the bot's address is one more envelope recipient and the
+sink delivers it into the local Maildir the bot reads (as an MTA's local delivery does), where the deliverer looks
+before sending a mail in doubt again (the default whenever the bot reads its mailbox over IMAP or from a Maildir).
+The real deliverer runs in a process of its own (tests/integration/killable.py) and is SIGKILLed at a random moment
+of its sending (uniform over the time a whole batch takes), ``--kills`` times; each new run's clock is past the dead
+run's leases. At the end one run sends what is left, and the sink's log is counted by Message-ID.
 
 Prints the duplicate rate (per kill, the figure the target "≤ 2 %" is about, and per mail), then, from one more run
 that nobody kills (``--clean`` mails), the window each sent mail measured itself (``DeliveryReport.timings``: from
@@ -26,6 +29,7 @@ import sys
 import tempfile
 import uuid
 from collections import Counter
+from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 
@@ -46,23 +50,33 @@ def percentile(values: list[float], fraction: float) -> float:
     return ordered[min(len(ordered) - 1, round(fraction * (len(ordered) - 1)))] if ordered else float("nan")
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--kills", type=int, default=100)
-    parser.add_argument("--batch", type=int, default=3, help="mails queued at a time, and per deliverer round")
-    parser.add_argument("--clean", type=int, default=60, help="mails of the last run, not killed, for the timings")
-    parser.add_argument("--seed", type=int, default=None)
-    args = parser.parse_args()
-    seed = args.seed if args.seed is not None else random.randrange(2**32)
-    rng = random.Random(seed)
+@dataclass
+class Figures:
+    name: str
+    kills: int
+    runs: int
+    mails: int
+    lost: int
+    twice: int
+    extra: int
+    sends: list[float]
+    windows: list[float]
+    turn: float
+
+
+def scenario(name: str, own_copy: bool, args: argparse.Namespace, rng: random.Random) -> Figures:
+    """One configuration under ``args.kills`` kills: bare SMTP, or SMTP with the mailbox's own copy delivered by
+    the server into the local Maildir the bot reads (``mail_out.smtp.copy_to_mailbox``)."""
     work = Path(tempfile.mkdtemp(prefix="mailbot-bench-"))
+    bot = "iro-escalations@example.test"
     try:
-        with SmtpServer() as smtp:
+        with SmtpServer(maildirs={bot: work / "mail"} if own_copy else None) as smtp:
             data = {
                 "council": {"name": "Example Council", "domains": ["example.test"]},
-                "mailbox": {"address": "iro-escalations@example.test", "maildir": "mail"},
+                "mailbox": {"address": bot, "maildir": "mail"},
                 "mail_out": {"transport": "smtp",
-                             "smtp": {"host": smtp.host, "port": smtp.port, "security": "none", "timeout": 10}},
+                             "smtp": {"host": smtp.host, "port": smtp.port, "security": "none", "timeout": 10,
+                                      "copy_to_mailbox": own_copy}},
             }
             config = parse_config(data, source="bench", base=work)
             store = Store(f"sqlite:///{work / 'bot.db'}")
@@ -110,25 +124,46 @@ def main() -> None:
             store.dispose()
     finally:
         shutil.rmtree(work, ignore_errors=True)
+    return Figures(name, kills, runs, len(killed_mails), sum(1 for mid in queued if received[mid] == 0),
+                   sum(1 for mid in killed_mails if received[mid] > 1),
+                   sum(max(received[mid] - 1, 0) for mid in killed_mails),
+                   [t[0] for t in clean.timings], [t[1] for t in clean.timings],
+                   clean.seconds / max(len(clean.timings), 1))
 
-    lost = sum(1 for mid in queued if received[mid] == 0)
-    twice = sum(1 for mid in killed_mails if received[mid] > 1)
-    extra = sum(max(received[mid] - 1, 0) for mid in killed_mails)
-    sends, windows = [t[0] for t in clean.timings], [t[1] for t in clean.timings]
-    turn = clean.seconds / max(len(clean.timings), 1)
-    print(f"bare SMTP, kill -9 while sending (seed {seed}): {kills} kills in {runs} runs, {len(killed_mails)} mails, "
-          f"{lost} lost, {twice} sent twice ({extra} extra copies)")
-    print(f"duplicate rate: {extra / max(kills, 1):.1%} of kills (target <= 2%), "
-          f"{twice / max(len(killed_mails), 1):.1%} of mails")
-    print(f"window, send returned -> 'sent' committed: p50 {statistics.median(windows) * 1e3:.2f} ms, "
-          f"p95 {percentile(windows, 0.95) * 1e3:.2f} ms ({len(windows)} mails of a run nobody killed)")
-    window50, window95 = statistics.median(windows), percentile(windows, 0.95)
-    send50, send95 = statistics.median(sends), percentile(sends, 0.95)
-    print(f"whole send (sender.send): p50 {send50 * 1e3:.2f} ms, p95 {send95 * 1e3:.2f} ms; "
+
+def report(f: Figures, seed: int) -> None:
+    print(f"{f.name}, kill -9 while sending (seed {seed}): {f.kills} kills in {f.runs} runs, {f.mails} mails, "
+          f"{f.lost} lost, {f.twice} sent twice ({f.extra} extra copies)")
+    print(f"  duplicate rate: {f.extra / max(f.kills, 1):.1%} of kills (target <= 2%), "
+          f"{f.twice / max(f.mails, 1):.1%} of mails")
+    window50, window95 = statistics.median(f.windows), percentile(f.windows, 0.95)
+    send50, send95 = statistics.median(f.sends), percentile(f.sends, 0.95)
+    print(f"  window, send returned -> 'sent' committed: p50 {window50 * 1e3:.2f} ms, p95 {window95 * 1e3:.2f} ms "
+          f"({len(f.windows)} mails of a run nobody killed)")
+    print(f"  whole send (sender.send): p50 {send50 * 1e3:.2f} ms, p95 {send95 * 1e3:.2f} ms; "
           f"window/send: {window50 / send50:.2f}x (p50), {window95 / send95:.2f}x (p95)")
-    print(f"a mail's whole turn (claim, build, send, mark; that run's time per mail): {turn * 1e3:.2f} ms, of which "
-          f"the window is {window50 / turn:.1%}; a kill also makes a duplicate while the server takes the mail in "
-          "after the DATA and replies, which the window cannot see")
+    print(f"  a mail's whole turn (claim, build, send, mark; that run's time per mail): {f.turn * 1e3:.2f} ms, of "
+          f"which the window is {window50 / f.turn:.1%}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--kills", type=int, default=100, help="kills per configuration")
+    parser.add_argument("--batch", type=int, default=3, help="mails queued at a time, and per deliverer round")
+    parser.add_argument("--clean", type=int, default=60, help="mails of the last run, not killed, for the timings")
+    parser.add_argument("--seed", type=int, default=None)
+    args = parser.parse_args()
+    seed = args.seed if args.seed is not None else random.randrange(2**32)
+    bare = scenario("bare SMTP (copy_to_mailbox = false, nothing to search)", False, args, random.Random(seed))
+    own = scenario("SMTP with the mailbox's own copy (a local Maildir the server delivers to)", True, args,
+                   random.Random(seed))
+    report(bare, seed)
+    print("  (a kill also makes a duplicate while the server takes the mail in after the DATA and replies, which "
+          "the window cannot see: that share is the floor of bare SMTP)")
+    report(own, seed)
+    ratio = (own.extra / max(own.kills, 1)) / max(bare.extra / max(bare.kills, 1), 1e-9)
+    print(f"duplicates per kill, own copy / bare: {ratio:.2f}x")
+
 
 if __name__ == "__main__":
     main()

@@ -22,6 +22,7 @@ import email.policy
 import email.utils
 import grp
 import logging
+import mailbox
 import os
 import pwd
 import re
@@ -430,8 +431,13 @@ class _SinkHandler:
         rcpts = tuple(envelope.rcpt_tos)
         dovecot, mail_from = self._server.dovecot, envelope.mail_from or ""
 
+        maildirs = self._server.maildirs
+
         def deliver_all() -> tuple[str, ...]:
             errors: list[str] = []
+            for rcpt in rcpts:
+                if rcpt.lower() in maildirs:  # a local mailbox, as an MTA's local delivery writes it
+                    mailbox.Maildir(maildirs[rcpt.lower()], create=True).add(stamped)
             for rcpt in rcpts if dovecot is not None else ():
                 try:
                     dovecot.deliver(rcpt, stamped, mail_from)
@@ -474,14 +480,17 @@ def gateway_stamp(raw: bytes, mail_from: str) -> bytes:
 
 class SmtpServer:
     """aiosmtpd on a free loopback port. Keeps a copy of every message in ``received`` and delivers each into
-    dovecot (when given) over LMTP, one recipient per transaction. With ``auth=(user, password)`` AUTH is
+    dovecot (when given) over LMTP, one recipient per transaction, and into a local Maildir for the addresses in
+    ``maildirs``. With ``auth=(user, password)`` AUTH is
     required (PLAIN/LOGIN, allowed without TLS on loopback)."""
 
     host = "127.0.0.1"
 
-    def __init__(self, dovecot: DovecotServer | None = None, *, auth: tuple[str, str] | None = None) -> None:
+    def __init__(self, dovecot: DovecotServer | None = None, *, auth: tuple[str, str] | None = None,
+                 maildirs: dict[str, Path] | None = None) -> None:
         self.dovecot = dovecot
         self.auth = auth
+        self.maildirs = {address.lower(): path for address, path in (maildirs or {}).items()}
         self.port = 0
         self._lock = threading.Lock()
         self._received: list[ReceivedMail] = []

@@ -269,27 +269,11 @@ class MaildirSender:
 
     def already_sent(self, message_id: str) -> bool:
         """Whether a mail with ``message_id`` is in the folder (``new/`` or ``cur/``; only headers are read)."""
-        wanted = bare_message_id(message_id)
-        parser = email.parser.BytesHeaderParser(policy=email.policy.compat32)
         try:
-            for sub in ("new", "cur"):
-                folder = self.path / sub
-                if not folder.is_dir():
-                    continue
-                for name in os.listdir(folder):
-                    if name.startswith("."):
-                        continue
-                    try:
-                        with open(folder / name, "rb") as fp:
-                            headers = parser.parse(fp, headersonly=True)
-                    except FileNotFoundError:  # moved from new/ to cur/ meanwhile: seen under its new name
-                        continue
-                    if any(bare_message_id(str(v)) == wanted for v in headers.get_all("Message-ID", [])):
-                        return True
+            return holds([self.path], message_id)
         except OSError as exc:
             raise SendTemporaryError(f"cannot read the sent-mail Maildir {self.path}: {exc.strerror or exc}") \
                 from exc
-        return False
 
     def remove_sent(self, message_ids: Collection[str], *, dry_run: bool = False) -> int:
         """Delete the mails in the folder whose Message-ID is one of ``message_ids`` (with or without ``<>``);
@@ -309,6 +293,59 @@ class MaildirSender:
 
     def __repr__(self) -> str:
         return f"MaildirSender({str(self.path)!r})"
+
+
+def holds(folders: Sequence[Path], message_id: str) -> bool:
+    """Whether one of the Maildirs ``folders`` (``new/`` or ``cur/``) holds a mail with ``message_id``; only the
+    headers are read. A folder that does not exist holds nothing; other OSErrors are raised."""
+    wanted = bare_message_id(message_id)
+    parser = email.parser.BytesHeaderParser(policy=email.policy.compat32)
+    for folder in folders:
+        for sub in ("new", "cur"):
+            directory = folder / sub
+            if not directory.is_dir():
+                continue
+            for name in os.listdir(directory):
+                if name.startswith("."):
+                    continue
+                try:
+                    with open(directory / name, "rb") as fp:
+                        headers = parser.parse(fp, headersonly=True)
+                except FileNotFoundError:  # moved from new/ to cur/ (or settled) meanwhile: seen under its new name
+                    continue
+                if any(bare_message_id(str(v)) == wanted for v in headers.get_all("Message-ID", [])):
+                    return True
+    return False
+
+
+class MaildirCopies:
+    """The bot's own mailbox as a local Maildir, where the SMTP server delivers the mailbox's own copy of each mail
+    the bot sends (``mail_out.smtp.copy_to_mailbox``; see ``mailbot.transports.smtp``): ``contains`` looks for a
+    Message-ID in the inbox and the ``.processed``/``.attention`` sub-folders the copy is settled into. Files
+    nothing (``append`` does nothing: the server delivers the copy)."""
+
+    def __init__(self, path: Path | str) -> None:
+        self.path = Path(path)
+        self.folder: str | None = None
+
+    def __repr__(self) -> str:
+        return f"MaildirCopies({str(self.path)!r})"
+
+    def open(self) -> None:
+        pass
+
+    def append(self, raw: bytes) -> None:
+        pass
+
+    def contains(self, message_id: str) -> bool:
+        folders = [self.path, *(self.path / f".{name}" for name in ("processed", "attention"))]
+        try:
+            return holds(folders, message_id)
+        except OSError as exc:
+            raise TransportError(f"cannot read the mailbox Maildir {self.path}: {exc.strerror or exc}") from exc
+
+    def close(self) -> None:
+        pass
 
 
 def _make_private_dirs(path: Path) -> None:

@@ -183,10 +183,14 @@ def _imap_check(config: Config, what: str) -> list[Check]:
 def _imap_sent_folder(config: Config) -> Any:
     """Where the SMTP sender files and looks for its copies, with the mailbox's own credentials: the IMAP sent
     folder (``mailbox.imap.sent_folder``, filed and searched) and, with ``mail_out.smtp.copy_to_mailbox``, the
-    inbox and processed folder the mailbox's own copy arrives in (searched). None unless the mailbox is read over
-    IMAP and there is something to file or search."""
+    inbox and processed folder the mailbox's own copy arrives in (searched) — over IMAP, or in the local Maildir
+    the bot reads. None when there is nothing to file or search (the mailbox read through Graph or EWS)."""
     imap, smtp = config.mailbox.imap, config.mail_out.smtp
     copies = smtp is not None and smtp.copy_to_mailbox
+    if config.mailbox.transport == "maildir" and copies:
+        from .maildir import MaildirCopies
+
+        return MaildirCopies(config.mailbox.maildir)
     if config.mailbox.transport != "imap" or imap is None or not (imap.sent_folder or copies):
         return None
     from .imap import ImapSentFolder
@@ -211,7 +215,7 @@ def _smtp_sender(config: Config) -> MailSender:
         raise ConfigError('mail_out.smtp: is required when transport = "smtp" — add a [mail_out.smtp] table '
                           "with host (and username, password_env if the server needs a login)")
     sent_folder = _imap_sent_folder(config)
-    # the mailbox's own copy is only worth its delivery where it can be searched for (the mailbox read over IMAP)
+    # the mailbox's own copy is only worth its delivery where it can be searched for (IMAP, or a local Maildir)
     copy_to = config.mailbox.address if sent_folder is not None and smtp.copy_to_mailbox else None
     if smtp.auth == "xoauth2":
         tokens = app_tokens(config, "mail_out.smtp.auth", "xoauth2")

@@ -106,7 +106,8 @@ class SmtpSettings:
     timeout: int = 30
     auth: str = "password"  # or "xoauth2": a token from the [mailbox.graph] app registration (Exchange Online)
     # the bot's own address as one more envelope recipient of each mail, so that after a crash the copy in its
-    # mailbox says whether the server took the mail (used when the mailbox is read over IMAP; see transports.smtp)
+    # mailbox says whether the server took the mail (used when the mailbox is read over IMAP or from a local
+    # Maildir; see transports.smtp)
     copy_to_mailbox: bool = True
 
     def password(self) -> str | None:

@@ -29,9 +29,9 @@ password or token.
 ``mailbot.mail_out.delivery``). SMTP files no copy of what it sends, so the sender makes two kinds of copy:
 
 - **the mailbox's own copy** (``copy_to``: the bot's mailbox address, on by default when the mailbox is read
-  over IMAP; ``mail_out.smtp.copy_to_mailbox``). The bot's address is one more *envelope* recipient of the same
-  SMTP transaction (never in To/Cc, so nobody sees it): the server takes the mail for every accepted recipient
-  at once, so the bot's mailbox receives a copy exactly when the people do. A crash anywhere — even after the
+  over IMAP or from a local Maildir the server delivers to; ``mail_out.smtp.copy_to_mailbox``). The bot's
+  address is one more *envelope* recipient of the same SMTP transaction (never in To/Cc, so nobody sees it): the
+  server takes the mail for every accepted recipient at once, so the bot's mailbox receives a copy exactly when the people do. A crash anywhere — even after the
   "." and before the server's reply — leaves either a copy on its way to the mailbox (the server took the mail)
   or none (it did not). If the server refuses every real recipient, the transaction is reset before DATA, so a
   copy never arrives for a mail nobody got. The copy comes back into the mailbox like any mail; the ingest knows
@@ -41,8 +41,10 @@ password or token.
   for people who look in Sent. On its own it leaves a window (the server has the mail, the APPEND has not run)
   in which a crash makes a duplicate; with the mailbox's own copy that window is closed.
 
-:meth:`SmtpSender.already_sent` asks ``sent_folder`` (which searches the Sent folder and the folders the mailbox's
-own copy can be in: the inbox and the processed folder; ``SEARCH HEADER Message-ID``). A failed APPEND is logged
+:meth:`SmtpSender.already_sent` asks ``sent_folder`` (an :class:`~mailbot.transports.imap.ImapSentFolder`
+searching the Sent folder and the folders the mailbox's own copy can be in, the inbox and the processed folder,
+by ``SEARCH HEADER Message-ID``; or a :class:`~mailbot.transports.maildir.MaildirCopies` reading the local
+Maildir's inbox and sub-folders). A failed APPEND is logged
 (WARNING) and the mail still counts as sent. Without a folder to search :meth:`already_sent` answers None
 ("cannot tell"): bare SMTP, where a crash between the "." and the deliverer's mark sends the mail again
 (``bench/send_duplicates.py`` measures how often).

@@ -26,7 +26,7 @@ from mailbot.mail_out.outbox import queue_mail
 from mailbot.transports.ews import EwsSender
 from mailbot.transports.graph import GraphClient, GraphSender
 from mailbot.transports.imap import ImapSentFolder
-from mailbot.transports.maildir import MaildirSender
+from mailbot.transports.maildir import MaildirCopies, MaildirSender, MaildirSource
 from mailbot.transports.registry import open_sender
 from mailbot.transports.sender import (
     Refused,
@@ -437,12 +437,32 @@ def test_copy_to_mailbox_off_and_no_sent_folder_cannot_tell(tmp_path: Path,
     assert sender.already_sent("a@example.test") is None
 
 
-def test_a_maildir_mailbox_gets_no_own_copy(tmp_path: Path) -> None:
-    """Only a mailbox the bot can search (IMAP) is worth the copy; a local Maildir with SMTP is bare SMTP."""
+def test_a_maildir_mailbox_gets_its_own_copy_and_is_searched(tmp_path: Path) -> None:
+    """SMTP out, the mailbox a local Maildir the server delivers to: the copy arrives there and is looked for in
+    the inbox and the sub-folders it is settled into; nothing is filed by the sender."""
     config = example_config(tmp_path, mail_out={"transport": "smtp",
                                                 "smtp": {"host": "smtp.example.test", "security": "none"}})
     sender = open_sender(config)
+    assert isinstance(sender, SmtpSender) and isinstance(sender.sent_folder, MaildirCopies)
+    assert sender.copy_to == config.mailbox.address
+    copy = outgoing().as_bytes(policy=SMTP_POLICY)
+    assert sender.already_sent("ESC-0042.l1.chase1.3f9a@example.test") is False
+    source = MaildirSource(config.mailbox.maildir)
+    ref = source.drop(copy)
+    assert sender.already_sent("<ESC-0042.l1.chase1.3f9a@example.test>") is True  # in the inbox
+    source.settle(ref, "processed")
+    assert sender.already_sent("ESC-0042.l1.chase1.3f9a@example.test") is True  # settled into .processed
+    assert sender.already_sent("ESC-0042.l1.chase1@example.test") is False
+    sender.sent_folder.append(copy)  # files nothing
+    assert not any((config.mailbox.maildir / "new").iterdir())
+
+
+def test_copy_to_mailbox_off_with_a_maildir_mailbox_is_bare_smtp(tmp_path: Path) -> None:
+    config = example_config(tmp_path, mail_out={"transport": "smtp", "smtp": {
+        "host": "smtp.example.test", "security": "none", "copy_to_mailbox": False}})
+    sender = open_sender(config)
     assert isinstance(sender, SmtpSender) and sender.copy_to is None and sender.sent_folder is None
+    assert sender.already_sent("a@example.test") is None
 
 
 # ---- the mailbox's own copy, through a real SMTP server ---------------------------------------------------------
