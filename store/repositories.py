@@ -102,16 +102,21 @@ class EscalationRepository:
     def find_open_by_case_numbers(self, numbers: Iterable[str]) -> builtins.list[Escalation]:
         """Open escalations that share a case number with ``numbers``, the most recently opened first.
 
-        Case numbers live in a JSON list, which SQLite and PostgreSQL query differently; open escalations are
-        few, so they are filtered here.
+        Case numbers live in a JSON list, which SQLite and PostgreSQL query differently, so they are filtered
+        here — from two columns of the open records (the status index), never their objects and stages: only the
+        escalations that match are loaded.
         """
         wanted = {_normalise_number(n) for n in numbers if str(n).strip()}
         if not wanted:
             return []
-        found = [
-            esc for esc in self.list(open_only=True)
-            if wanted & {_normalise_number(n) for n in esc.case_number_values}
-        ]
+        rows = self.session.execute(
+            select(Escalation.id, Escalation.case_numbers).where(Escalation.status == "open")
+        )
+        ids = [row_id for row_id, cases in rows
+               if wanted & {_normalise_number(str(c.get("number"))) for c in cases or [] if c.get("number")}]
+        if not ids:
+            return []
+        found = builtins.list(self.session.scalars(select(Escalation).where(Escalation.id.in_(ids))))
         found.sort(key=lambda e: (e.opened_at, e.id), reverse=True)
         return found
 
