@@ -28,14 +28,15 @@ password or token.
 **Knowing afterwards whether the server took a mail** (for a mail whose attempt was cut short by a crash; see
 ``mailbot.mail_out.delivery``). SMTP files no copy of what it sends, so the sender makes two kinds of copy:
 
-- **the mailbox's own copy** (``copy_to``: the bot's mailbox address, on by default when the mailbox is read
-  over IMAP or from a local Maildir the server delivers to; ``mail_out.smtp.copy_to_mailbox``). The bot's
-  address is one more *envelope* recipient of the same SMTP transaction (never in To/Cc, so nobody sees it): the
-  server takes the mail for every accepted recipient at once, so the bot's mailbox receives a copy exactly when the people do. A crash anywhere — even after the
-  "." and before the server's reply — leaves either a copy on its way to the mailbox (the server took the mail)
-  or none (it did not). If the server refuses every real recipient, the transaction is reset before DATA, so a
-  copy never arrives for a mail nobody got. The copy comes back into the mailbox like any mail; the ingest knows
-  its Message-ID as the bot's own and only settles it (``mailbot.mail_in.ingest``: outcome "own").
+- **the mailbox's own copy** (``copy_to``: the bot's mailbox address, on by default when the mailbox is read over
+  IMAP or from a local Maildir the server delivers to; ``mail_out.smtp.copy_to_mailbox``). The bot's address is one
+  more *envelope* recipient of the same SMTP transaction (never in To/Cc, so nobody sees it): the server takes the
+  mail for every accepted recipient at once, so the bot's mailbox receives a copy exactly when the people do. A
+  crash anywhere — even after the "." and before the server's reply — leaves either a copy on its way to the mailbox
+  (the server took the mail) or none (it did not). If the server refuses every real recipient, the transaction is
+  reset before DATA, so a copy never arrives for a mail nobody got. The copy comes back into the mailbox like any
+  mail; the ingest knows its Message-ID as the bot's own and only settles it (``mailbot.mail_in.ingest``: outcome
+  "own").
 - **a Sent folder copy** (``mailbox.imap.sent_folder``: ``sent_folder`` here, an
   :class:`~mailbot.transports.imap.ImapSentFolder`): the same bytes APPENDed (``\\Seen``) right after the 250,
   for people who look in Sent. On its own it leaves a window (the server has the mail, the APPEND has not run)
