@@ -15,14 +15,15 @@ from __future__ import annotations
 
 import re
 import tomllib
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from datetime import date, time, timedelta
 from pathlib import Path
 from typing import Any
 
 from parsers.authenticity import AuthPolicy
 from rules.calendar import REGIONS, WorkingCalendar
+from rules.coverage import Coverage, coverage
 from rules.directory import EMAIL_RE, Directory, Person
 from rules.errors import PolicyError
 from rules.policy import Policy
@@ -34,6 +35,12 @@ from .tables import Table, did_you_mean, kind, show
 from .transports.settings import MailboxSettings, MailOutSettings, check_transports, mail_out_settings, mailbox_settings
 
 DOMAIN_RE = re.compile(r"^(?=.{1,253}$)([A-Za-z0-9-]{1,63}\.)+[A-Za-z]{2,63}$")
+
+#: Where the embedded default is named and what it treats as the council's mail domain (without a setting).
+EMBEDDED_SOURCE = "(embedded default)"
+EMBEDDED_DOMAIN = "example.gov.uk"
+#: The one-line setting that gives the embedded default the council's own domain(s): ``MAILBOT_DOMAINS=x.gov.uk``.
+DOMAINS_ENV = "MAILBOT_DOMAINS"
 
 
 # --------------------------------------------------------------------------------------------- settings
@@ -128,13 +135,33 @@ class Config:
     service: ServiceSettings = ServiceSettings()
     security: SecuritySettings = SecuritySettings()
     log_level: str = "INFO"
-    source: str = "(embedded default)"
+    source: str = EMBEDDED_SOURCE
     warnings: tuple[str, ...] = field(default=(), compare=False)
 
     def allows_address(self, email: str) -> bool:
         """True when mail may go to ``email``: its domain is one of the configured ones (or a subdomain)."""
         domain = email.rpartition("@")[2].lower()
         return any(domain == d or domain.endswith("." + d) for d in self.domains)
+
+    @property
+    def embedded(self) -> bool:
+        """True for the embedded default (no configuration file)."""
+        return self.source == EMBEDDED_SOURCE
+
+    def embedded_notice(self) -> str | None:
+        """For the embedded default, the one line said at start: which domain it treats as the council's, and the
+        one-line setting for your own; ``None`` for a configuration file."""
+        if not self.embedded:
+            return None
+        domains = ", ".join(self.domains)
+        own = (f"set {DOMAINS_ENV}=yourcouncil.gov.uk to use your own" if domains == EMBEDDED_DOMAIN
+               else f"from {DOMAINS_ENV}")
+        return (f"embedded default: the council's mail domain is {domains} ({own}, or a config file: see "
+                f"config.example.toml) — mail goes only to addresses there, and only senders there are obeyed")
+
+    def coverage(self) -> Coverage:
+        """Does the directory cover the policy: every team's line through every level (``check-config``)."""
+        return coverage(self.directory.directory(), self.policy)
 
 
 # --------------------------------------------------------------------------------------------- reading
@@ -239,8 +266,9 @@ def _store(root: Table, base: Path) -> StoreSettings:
     if "://" not in url:
         raise t.error("url", f"{show(url)} is not a database URL",
                       'write e.g. url = "sqlite:///var/iro-mailbot.db" or "postgresql+psycopg://…"')
-    if url.startswith("sqlite:///") and not url.startswith("sqlite:////"):
-        url = f"sqlite:///{base / url.removeprefix('sqlite:///')}"
+    relative = url.removeprefix("sqlite:///")
+    if url.startswith("sqlite:///") and not url.startswith("sqlite:////") and relative not in ("", ":memory:"):
+        url = f"sqlite:///{base / relative}"  # a relative path is taken from the config file's folder
     settings = StoreSettings(
         url=url,
         retention_days=t.integer("retention_days", 730, 30, 36500, unit="of days"),
@@ -329,6 +357,8 @@ def parse_config(data: Mapping[str, Any], *, source: str = "config", base: Path 
     policy = _policy(root)
     calendar = _calendar(root)
     mailbox = mailbox_settings(root, base)
+    if "mailbox" not in data:  # no [mailbox]: the shared mailbox is iro-escalations@ the council's domain
+        mailbox = replace(mailbox, address=f"iro-escalations@{domains[0]}")
     store = _store(root, base)
     directory = _directory(root, base)
     mail_out = mail_out_settings(root, base)
@@ -370,13 +400,23 @@ def load_config(path: str | Path) -> Config:
     return parse_config(data, source=str(path), base=path.parent.resolve())
 
 
-def embedded_default(base: Path | None = None) -> Config:
-    """The configuration used when no file is given: no server needed (Maildir + SQLite under ./var)."""
-    return parse_config(
-        {"council": {"name": "Example Council (embedded default)", "domains": ["example.gov.uk"]},
-         # a trial on a local folder has no mail gateway to vouch for senders: the From line is believed (said so
-         # by check-config); forged-looking mail is still refused
-         "security": {"internal_requires": "none", "external_requires": "none"}},
-        source="(embedded default)",
-        base=base or Path.cwd(),
-    )
+def embedded_default(base: Path | None = None, domains: str | Sequence[str] | None = None) -> Config:
+    """The configuration used when no file is given: no server needed (Maildir + SQLite under ./var).
+
+    Its council's mail domain is ``example.gov.uk`` unless ``domains`` names the council's own (the value of
+    ``$MAILBOT_DOMAINS``: ``"council.gov.uk"`` or ``"a.gov.uk,b.gov.uk"``); the shared mailbox is then
+    ``iro-escalations@`` the first of them. Mail goes only to those domains and only their senders are obeyed:
+    senders outside them are outsiders (``rules.authority``), whatever ``[security]`` believes of their From line."""
+    names = [d.strip().lower() for d in (domains.split(",") if isinstance(domains, str) else domains or ())]
+    names = [d for d in names if d]
+    for d in names:
+        if not DOMAIN_RE.match(d):
+            raise ConfigError(f"{DOMAINS_ENV}: {show(d)} is not a mail domain — write e.g. "
+                              f"{DOMAINS_ENV}=yourcouncil.gov.uk (several: a.gov.uk,b.gov.uk)")
+    data: dict[str, Any] = {
+        "council": {"name": "Example Council (embedded default)", "domains": names or [EMBEDDED_DOMAIN]},
+        # a trial on a local folder has no mail gateway to vouch for senders: the From line is believed (said so
+        # by check-config); forged-looking mail is still refused, and a sender outside the domains is still an
+        # outsider who may do nothing
+        "security": {"internal_requires": "none", "external_requires": "none"}}
+    return parse_config(data, source=EMBEDDED_SOURCE, base=base or Path.cwd())

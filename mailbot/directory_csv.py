@@ -1,8 +1,10 @@
 """Reading the people of the directory from a CSV file (as council IT exports it from Excel or an HR system).
 
 The file has a header row naming the columns ``email``, ``name``, ``role`` (required), ``reports_to`` and
-``team`` (optional), in any order and any case (``Reports To`` and ``reports-to`` are ``reports_to``);
-other columns are ignored. Excel's ways of saving are tolerated: UTF-8 with or without a byte-order mark,
+``team`` (optional), in any order and any case (``Reports To`` and ``reports-to`` are ``reports_to``, ``E-mail``
+is ``email``). Any other column is an error naming it and the fix (``manager``: "rename it reports_to — the line
+manager's email address"), as an unknown key in the TOML file is: a column the bot silently ignored could be the
+reporting line everything depends on. Excel's ways of saving are tolerated: UTF-8 with or without a byte-order mark,
 Windows-1252 ("CSV (Comma delimited)" on a UK PC), UTF-16 with a byte-order mark, semicolon or tab
 separators (detected from the header row), and blank rows. Emails are trimmed and lower-cased.
 
@@ -16,6 +18,7 @@ from __future__ import annotations
 
 import codecs
 import csv
+import difflib
 import io
 import re
 from collections import Counter
@@ -32,6 +35,22 @@ COLUMNS = REQUIRED_COLUMNS + OPTIONAL_COLUMNS
 MAX_BYTES = 10 * 1024 * 1024
 
 _HEADER_SPACES = re.compile(r"[\s\-]+")
+#: Other spellings of the columns, read as them.
+_SPELLINGS = {"e_mail": "email", "reportsto": "reports_to", "reports": "reports_to"}
+#: Columns HR exports often have for the ones the directory reads: not read (their content may differ), but named in
+#: the error as the likely meaning.
+_LIKELY = {
+    **dict.fromkeys(("manager", "line_manager", "manager_email", "line_manager_email", "managers_email",
+                     "line_managers_email", "manager_e_mail", "reports_to_email", "supervisor", "boss",
+                     "line_manager_e_mail", "manager_s_email", "line_manager_s_email"), "reports_to"),
+    **dict.fromkeys(("email_address", "e_mail_address", "mail", "work_email", "address"), "email"),
+    **dict.fromkeys(("full_name", "display_name", "staff_name", "person", "employee", "employee_name"), "name"),
+    **dict.fromkeys(("job_title", "title", "position", "job_role", "post", "job"), "role"),
+    **dict.fromkeys(("team_name", "department", "service", "unit", "locality"), "team"),
+}
+_MEANING = {"email": "the person's email address", "name": "the person's name",
+            "role": "their role as the policy names it", "reports_to": "the line manager's email address",
+            "team": "the team's name"}
 _EXAMPLE_DOMAIN = "council.gov.uk"
 
 
@@ -128,16 +147,21 @@ def _blank(row: list[str]) -> bool:
 
 
 def _header_name(cell: str) -> str:
-    return _HEADER_SPACES.sub("_", cell.strip().lstrip("\ufeff").strip().lower())
+    name = _HEADER_SPACES.sub("_", cell.strip().lstrip("\ufeff").strip().lower()).replace("'", "_").replace("’", "_")
+    return _SPELLINGS.get(name, name)
 
 
 def _columns(header: list[str], label: str, number: int) -> dict[str, int]:
-    """Column name → position for the columns the directory uses."""
+    """Column name → position for the columns the directory uses; any other named column is an error."""
     at: dict[str, int] = {}
+    present = {_header_name(cell) for cell in header}
     for i, cell in enumerate(header):
         name = _header_name(cell)
+        if not name:
+            continue  # Excel's empty cells after the last column
         if name not in COLUMNS:
-            continue
+            raise ConfigError(f"{label} row {number}, column {cell.strip().lstrip(chr(0xFEFF))!r}: is not a column "
+                              f"the directory reads — {_unknown_fix(name, present)}")
         if name in at:
             raise ConfigError(f"{label} row {number}, column {name}: is named twice (columns {at[name] + 1} and "
                               f"{i + 1}) — keep one {name} column")
@@ -152,6 +176,15 @@ def _columns(header: list[str], label: str, number: int) -> dict[str, int]:
 
 
 # --------------------------------------------------------------------------------------------- wording
+
+
+def _unknown_fix(name: str, present: set[str]) -> str:
+    likely = _LIKELY.get(name) or next(iter(difflib.get_close_matches(name, COLUMNS, n=1, cutoff=0.6)), None)
+    columns = ",".join(COLUMNS)
+    if likely is not None and likely not in present:
+        return (f"if it holds {_MEANING[likely]}, rename it {likely}; otherwise delete the column (the columns are "
+                f"{columns})")
+    return f"delete the column, or rename it to one of {columns}"
 
 
 def _likely_domain(rows: list[list[str]], email_at: int | None) -> str:

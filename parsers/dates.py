@@ -9,8 +9,17 @@ Accepted forms::
     05/12 (only after "by", "due", ...)  in 5 working days  within 10 working days  within 5 WD
     in 3 days  within 2 weeks
 
-A date without a year means its next occurrence on or after the received date. Relative periods are
-counted from the received date: working days through the caller's ``add_working_days`` (Monday to
+and, in :func:`find_date` only (a deadline, after "by", "due", "response", "resp", "deadline", "before",
+"until", ...)::
+
+    response by Monday  resp by Fri  due this Thursday  by COB Friday  by the 9th  by 9th  by Wed 9th
+
+A date without a year means its next occurrence on or after the received date. So does a weekday name or
+a day of the month alone: "by Monday" received on a Monday is that same day ("on or after": the IRO wrote
+the day it is due, and a deadline a week away would have said "Monday week" or given the date), and "by
+the 9th" received on the 20th is the 9th of the next month (of the next month that has a 31st for "the
+31st", with a warning). "next Monday" and "Monday week" are ambiguous and give no date. Relative periods
+are counted from the received date: working days through the caller's ``add_working_days`` (Monday to
 Friday with a warning when none is given), calendar days then moved to a working day.
 
 :func:`find_date` picks the response date: the last date introduced by "response by", "by", "due",
@@ -25,6 +34,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from itertools import accumulate
 
 __all__ = [
     "AddWorkingDays",
@@ -98,6 +108,26 @@ _INTRODUCER = re.compile(
     r"(?:\b(?:by|due|deadline|response|respond|resp|responses|reply|expected|return|returned|before"
     r"|until|till|nlt|later\s+than|to|dl)\b)"
     r"[\s:\-.,]*(?:(?:on|date|is|of|the|required|needed|requested|no|dated)\b[\s:\-.,]*){0,3}$",
+    re.IGNORECASE,
+)
+# A deadline written as a weekday name or a day of the month alone is read only after a deadline word ("to" is
+# not one here: "moved to Monday's panel", "talk to the 2nd"), with room for "close of business" and the like.
+_DEADLINE_INTRODUCER = re.compile(
+    r"(?:\b(?:by|due|deadline|response|respond|resp|responses|reply|expected|return|returned|before|until|till"
+    r"|nlt|later\s+than|dl)\b)"
+    r"[\s:\-.,]*(?:(?:on|date|is|of|the|required|needed|requested|no|dated|cob|eod|eob|close\s+of\s+(?:business|play)"
+    r"|end\s+of(?:\s+(?:the|play))?(?:\s+day)?)\b[\s:\-.,]*){0,4}$",
+    re.IGNORECASE,
+)
+_WEEKDAY_ALONE = re.compile(
+    rf"(?<![\w/.\-])(?:(?P<qual>this\s++coming|this|coming|next)\s++)?(?P<wd>{_WEEKDAY})\.?"
+    rf"(?!{_L}|\d|['’]s?(?!{_L})|\s++week(?!{_L})|\s++after(?!{_L}))",
+    re.IGNORECASE,
+)
+_DAY_ALONE = re.compile(
+    rf"(?<![\w/.\-]){_WD_PREFIX}(?:the\s++)?(?<![\w/.\-])(?P<d>\d{{1,2}})(?:st|nd|rd|th)(?!{_L}|\d)"
+    r"(?!\s*+(?:working|work|business|calendar|day|days|week|weeks|month|months|time|times|floor|level|stage"
+    r"|escalation|attempt|request|reminder|chaser|review|meeting)(?![\w]))",
     re.IGNORECASE,
 )
 _BIRTH = re.compile(r"(?:\bdob|\bd\.o\.b|\bborn|\bbirth|\bb\.)[\s:.\-]*(?:on\b[\s:.\-]*)?$", re.IGNORECASE)
@@ -215,6 +245,10 @@ class _Calendar:
             self.warnings.append(text)
 
 
+def _deadline_introduced(text: str, start: int) -> bool:
+    return _DEADLINE_INTRODUCER.search(text[max(0, start - _LOOKBACK) : start]) is not None
+
+
 def _introduced(text: str, start: int) -> bool:
     return _INTRODUCER.search(text[max(0, start - _LOOKBACK) : start]) is not None
 
@@ -293,6 +327,84 @@ def _absolute_mentions(text: str, received: date | None) -> list[DateMention]:
     return found
 
 
+def _next_weekday(weekday: int, received: date) -> date | None:
+    """The first date on ``weekday`` on or after ``received`` (the same day counts)."""
+    try:
+        return received + timedelta(days=(weekday - received.weekday()) % 7)
+    except OverflowError:
+        return None
+
+
+def _next_day_of_month(day: int, received: date) -> date | None:
+    """The first date with day-of-month ``day`` on or after ``received`` (a month without that day is passed)."""
+    year, month = received.year, received.month
+    for _ in range(13):
+        try:
+            candidate = date(year, month, day)
+        except ValueError:
+            candidate = None
+        if candidate is not None and candidate >= received:
+            return candidate
+        year, month = (year + 1, 1) if month == 12 else (year, month + 1)
+        if year > 9999:
+            return None
+    return None
+
+
+def _deadline_mentions(text: str, received: date | None) -> list[DateMention]:
+    """Weekday names and days of the month alone after a deadline word ("by Monday", "resp by the 9th")."""
+    found: list[DateMention] = []
+    for match in _WEEKDAY_ALONE.finditer(text):
+        start, end = match.span()
+        if not _deadline_introduced(text, start):
+            continue
+        shown = match.group(0)
+        qualifier = " ".join((match["qual"] or "").casefold().split())
+        if qualifier == "next":
+            found.append(DateMention(start, end, shown, "date", None, True,
+                                     f"'{shown}' is ambiguous (this week's or the week after?); ignored"))
+            continue
+        if received is None:
+            found.append(DateMention(start, end, shown, "date", None, True,
+                                     f"'{shown}' needs the received date, which is unknown; ignored"))
+            continue
+        value = _next_weekday(WEEKDAYS[match["wd"][:3].casefold()], received)
+        problem = None if value is not None else f"'{shown}' falls outside the calendar; ignored"
+        found.append(DateMention(start, end, shown, "date", value, True, problem))
+    for match in _DAY_ALONE.finditer(text):
+        start, end = match.span()
+        if not _deadline_introduced(text, start):
+            continue
+        shown = match.group(0)
+        day = int(match["d"])
+        if not 1 <= day <= 31:
+            found.append(DateMention(start, end, shown, "date", None, True, f"impossible date '{shown}' ignored"))
+            continue
+        if received is None:
+            found.append(DateMention(start, end, shown, "date", None, True,
+                                     f"date '{shown}' has no month and the received date is unknown; ignored"))
+            continue
+        value = _next_day_of_month(day, received)
+        if value is None:
+            found.append(DateMention(start, end, shown, "date", None, True,
+                                     f"'{shown}' falls outside the calendar; ignored"))
+            continue
+        note = None
+        if match["wd"] and WEEKDAYS[match["wd"][:3].casefold()] != value.weekday():
+            note = f"the weekday in '{shown}' does not match the date; the day of the month was used"
+        expected_month = received.month + (1 if day < received.day else 0)  # 13: January of the next year
+        if note is None and (value.year - received.year) * 12 + value.month != expected_month:
+            note = f"the next month with a {_ordinal(day)} is {value:%B %Y}; {value.day} {value:%B %Y} was used"
+        found.append(DateMention(start, end, shown, "date", value, True, None, note))
+    return found
+
+
+def _ordinal(day: int) -> str:
+    """``9`` -> ``9th``, ``21`` -> ``21st``."""
+    suffix = "th" if 10 <= day % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(day % 10, "th")
+    return f"{day}{suffix}"
+
+
 def _relative_mentions(text: str, received: date | None, calendar: _Calendar) -> list[DateMention]:
     found: list[DateMention] = []
     for match in _RELATIVE.finditer(text):
@@ -347,9 +459,17 @@ def _without_overlaps(mentions: list[DateMention]) -> list[DateMention]:
 
 
 def scan_dates(
-    text: str | None, received: date | None = None, add_working_days: AddWorkingDays | None = None
+    text: str | None,
+    received: date | None = None,
+    add_working_days: AddWorkingDays | None = None,
+    *,
+    deadlines: bool = False,
 ) -> tuple[tuple[DateMention, ...], tuple[str, ...]]:
-    """Every date-like mention in ``text`` in order, and calendar warnings (fallback used)."""
+    """Every date-like mention in ``text`` in order, and calendar warnings (fallback used).
+
+    ``deadlines``: also weekday names and days of the month alone after a deadline word ("by Monday", "by the
+    9th"), as :func:`find_date` reads them; off by default (other callers read weekdays their own way).
+    """
     if not isinstance(text, str) or not text:
         return (), ()
     text = text[:MAX_TEXT_CHARS]
@@ -359,6 +479,14 @@ def scan_dates(
     # Relative phrases must not steal the day of "5 December"; absolute mentions win overlaps
     # because they are listed first and "in 5 days" never starts inside one.
     mentions.extend(_relative_mentions(text, received, calendar))
+    if deadlines:
+        # A weekday or a lone day never takes a piece of a fuller date ("this Friday 9th December"): the characters
+        # the other mentions cover are counted once, so each overlap is one subtraction.
+        covered = bytearray(len(text))
+        for mention in mentions:
+            covered[mention.start : mention.end] = b"\x01" * (mention.end - mention.start)
+        counts = [0, *accumulate(covered)]
+        mentions.extend(m for m in _deadline_mentions(text, received) if counts[m.end] == counts[m.start])
     return tuple(_without_overlaps(mentions)), tuple(calendar.warnings)
 
 
@@ -374,7 +502,7 @@ def find_date(
 
 
 def _find_date(text: str | None, received: date | None, add_working_days: AddWorkingDays | None) -> DateFind:
-    mentions, calendar_warnings = scan_dates(text, received, add_working_days)
+    mentions, calendar_warnings = scan_dates(text, received, add_working_days, deadlines=True)
     warnings: list[str] = []
     candidates = [m for m in mentions if m.kind in ("date", "relative")]
     introduced = [m for m in candidates if m.introduced]

@@ -11,6 +11,19 @@ prefixes are stripped, and on a normalised working copy the recognised pieces (b
 level) are found and blanked out in that order, so that a date is never read as a case number and a case
 number never as a date. What is left is split into runs of name-like words; stop words ("escalation",
 "response", "care plan", ...) and separators end a run, and "and", "&", "," join siblings.
+
+An escalation subject has the house shape: a *marker* (a level or stage number, or a council's wording: "Action",
+"escalation", "Formal Challenge", "Dispute Resolution", "Resolution and Escalation", "Problem Resolution",
+"Quality Alert", "Informal escalation", "Level 0") *and* a child or a case number where the house style puts them.
+A case number (labelled, or bare digits that are not a year) is enough beside any marker. Without one, the marker
+must be a strong one (a council's wording, or a number with "Action" or "escalation" beside it) and a child's name
+must stand in a slot of its own: between separators (" - ", ":", "|", brackets, the recognised pieces), after "for",
+"re", "regarding" ..., or before the marker, every word of it name-like (not a stop word nor a word of talk such as
+"training", "update", "figures"; capitalised when the subject mixes cases). So "Weekly IRO team update -
+escalations open at Level 2", "RE: Level 1 escalation training slides" and "Level 2 escalations - monthly figures"
+are talk about escalations, not escalations: nothing in them is a child or a case. :class:`SubjectFacts` says which
+wording the subject used (``wording``) and what kind of step it names (``kind``: formal, informal, quality alert,
+meeting), beside the number (``level``), so that policies with informal stages can place it.
 """
 
 from __future__ import annotations
@@ -72,6 +85,43 @@ _KEYWORD = re.compile(
     r"(?<!\w)(?:escalat\w*|disputes?|challenge[sd]?|quality\s+alert|representations?)(?!\w)", re.IGNORECASE
 )
 _ACTION_START = re.compile(r"^\W*action\b", re.IGNORECASE)
+# The councils' own words for an escalation (rules/presets.py, ../shared/seeds): each is a strong marker.
+_WORDING = re.compile(
+    r"(?<![^\W\d_])(?:"
+    r"(?P<quality_alert>quality\s?alerts?)"
+    r"|(?P<problem_resolution>problem\s?resolution)"
+    r"|(?P<resolution_and_escalation>(?:dispute,?\s)?resolution\s(?:and|&)\s(?:escalation|challenge))"
+    r"|(?P<dispute_resolution>dispute\s?resolution)"
+    r"|(?P<formal_challenge>(?:formal|iro|irh)\schallenge|challenge\s(?:and|&)\sescalation)"
+    r"|(?P<escalation>(?:formal|iro|irh)\s(?:escalation|dispute)s?)"
+    r"|(?P<informal>informal\s(?:escalation|resolution|stage|level|challenge|dispute|concern)s?)"
+    r")(?![^\W\d_])",
+    re.IGNORECASE,
+)
+_INFORMAL = re.compile(r"(?<![^\W\d_])informal(?![^\W\d_])", re.IGNORECASE)  # alone: Dorset's "Informal" step
+_MEETING = re.compile(
+    r"(?<![^\W\d_])(?:resolution|escalation|challenge|dispute|drm|prm)\s(?:meeting|mtg)s?(?![^\W\d_])",
+    re.IGNORECASE,
+)
+#: Which wording a subject used, the most specific first.
+_WORDINGS = (
+    "quality_alert", "problem_resolution", "resolution_and_escalation", "dispute_resolution", "formal_challenge",
+    "informal",
+)  # fmt: skip
+_YEAR = re.compile(r"(?:19|20)\d\d")
+_LETTERS = re.compile(r"[^\W\d_]+")
+# Talk that a person's name beside it does not turn into an escalation ("Level 1 escalation training - Jane Smith"
+# names the trainer): with no case number, one of these words anywhere means the subject is not an escalation.
+_TALK_VETO_TEXT = """
+    training slide slides newsletter newsletters bulletin bulletins agenda agendas minutes figures figs stats
+    statistics dashboard dashboards webinar webinars workshop workshops session sessions course courses
+    induction refresher presentation presentations digest survey surveys questionnaire weekly monthly quarterly
+    annual yearly fortnightly tracker trackers invitation invitations invite invites apologies rota faq faqs
+    toolkit handbook guidance powerpoint ppt recording recordings video videos briefing briefings forum forums
+    awayday roundup recap snapshot scorecard kpi kpis dataset census inspection inspections ofsted jtai ilacs
+    vacancy vacancies recruitment interview interviews
+"""
+_TALK_VETO = frozenset(_TALK_VETO_TEXT.split())
 
 # Case numbers: a system label, optional "no."/"ID"/"#"/":", then 4-10 digits; more numbers may follow.
 _SYSTEM_LABEL = r"(?P<sys>mosaic|liquid\s?logic|lcs|ll|eclipse)"
@@ -129,8 +179,56 @@ _STOPWORD_TEXT = """
     weeks wg welfare with withdrawn within without work worker workers working yot your tm yp ahos
     thursday friday saturday mon tue tues wed thu thur thurs fri sat sun reply replies deadline return
     returned before until till calendar than later nlt wds again now also this that next last end cob
+    problem problems mtg drm prm
 """
-_STOPWORDS = frozenset(_STOPWORD_TEXT.split())
+# Words of talk about escalations (newsletters, training, team updates, figures, meetings, absences): never a
+# child's name, so a subject made of them and a level names no child. Common first names and surnames are left
+# out on purpose (Ward, Page, Hall, King, Young, Best, Price, Summer, Grace, May ...).
+_TALK_TEXT = """
+    absence absences accepted access acknowledged acknowledgement ad adcs added adding agenda agendas all
+    allocations am analysis announcement annual anyone apologies appraisal are assurance attendance attendees
+    audit audits autoreply availability available average awaiting away awayday backlog bct being board book
+    booked booking both breakfast brief briefing briefings bscp bulletin bulletins but calendar can canceled
+    cancelled catch catchup ccs census ceo cex chair chairs change changes chart charts checklist christmas
+    circular clinic closure cob colleagues committee comms communication communications compliance conferences
+    confirmation could count counts course courses cover csc cslt cyps dashboard dashboards data dataset dear
+    december deck development diary did digest discussion discussions dmt doc docs document does doing done down
+    draft drafts each edt either email emails etc evaluation event events every everybody everyone faq faqs
+    february feedback fig figs figures final findings flowchart flowcharts focus form forms fortnightly forum
+    forums gm guidance guide guides had handbook handout handouts has hello here hi holiday holidays how hr icpc
+    ict if ilacs implementation improvement improvements induction inspection inspections intro introduction
+    invitation invitations invite invited invites irm issue itinerary its january jtai just key kpi kpis latest
+    launch launched learning less lessons link links list lists lmt log logs lscp lsp lunch mailing mandatory
+    manual many mash materials me meetings message messages might mock monthly more most much must my neither
+    network networks newsletter newsletters nor notes november numbers october ofsted ok okay only open opened
+    opens ops other others our ours out outlook over overview own pack packs pdf per performance pilot plenary
+    pm policies poll powerpoint ppt presentation presentations procedure procedures programme project proposal
+    proposals protocol protocols published q1 q2 q3 q4 quarter quarterly queries query question questionnaire
+    questions quick rate rates rcpc read recap recording recordings refresher register registration reminders
+    reporting reports reschedule rescheduled results returns revised rmbc rota round roundup same schedule
+    scorecard scp september session sessions shall share shared sharepoint sheet should sign-up signup slide
+    slides slt smt snapshot so some someone something spreadsheet staff statistic statistics stats status such
+    summary survey surveys system systems table tables teams template templates tentative thanks their theirs
+    them theme themes then there these they those thread timetable tips too toolkit total totals tracker
+    trackers tracking training trend trends trial unavailable under up upcoming us version very via video videos
+    was we webinar webinars weekly welcome wellbeing were what when where which who whom whose why workshop
+    workshops would year yearly years yes you yours
+"""
+_TALK = frozenset(_TALK_TEXT.split())
+_STOPWORDS = frozenset(_STOPWORD_TEXT.split()) | _TALK
+# Words that may stand just before a child's name in an escalation subject ("escalation for Jane Doe"), and just
+# after one ("Jane Doe regarding ...", "Jane Doe escalation").
+_SLOT_OPENER_TEXT = """
+    for re regarding concerning about action urgent escalation escalated escalate challenge challenged alert
+    resolution dispute informal formal referral cafcass child children sibling siblings yp cyp
+"""
+_SLOT_CLOSER_TEXT = """
+    re regarding concerning about dob born escalation escalated challenge alert resolution dispute referral
+    cafcass action urgent
+"""
+_SLOT_OPENERS = frozenset(_SLOT_OPENER_TEXT.split())
+_SLOT_CLOSERS = frozenset(_SLOT_CLOSER_TEXT.split())
+_YEAR_BLANK = "\x01"  # stands in for a year-like bare number: blanked, but no border of a child's name
 _PARTICLE_TEXT = "de da di del della van von der den le la du des dos bin binti ibn al el ap ter ten"
 _PARTICLES = frozenset(_PARTICLE_TEXT.split())
 
@@ -150,6 +248,16 @@ class SubjectFacts:
     Level, case numbers, date and bot reference are read from any subject; ``children`` only from one that
     ``is_escalation`` (elsewhere name-like words are not evidence of a child). ``warnings`` are plain English
     and never contain a name.
+
+    ``level`` is a formal number 1 to 5 as written ("Level 2", "Stage Two"), whatever the wording; "Level 0" is
+    no number (``level`` None) but an informal step. ``kind`` is what the marker says the step is: ``"formal"``,
+    ``"informal"`` ("Informal escalation", "Stage 1 (Informal Resolution)", "Level 0"), ``"quality_alert"``
+    (Rotherham's informal stage) or ``"meeting"`` ("Problem Resolution Meeting", "Dispute Resolution Meeting");
+    None without a marker. ``wording`` is the council vocabulary it used: ``"action"`` (Dorset's "Action - Level
+    1 escalation"), ``"level"``, ``"stage"``, ``"escalation"`` (the word alone), ``"challenge"``,
+    ``"formal_challenge"`` ("Formal Challenge", "IRO Challenge", "Challenge and Escalation"),
+    ``"dispute_resolution"``, ``"resolution_and_escalation"`` (Birmingham), ``"problem_resolution"`` (South
+    West), ``"quality_alert"``, ``"informal"``, ``"representation"`` (Hull); None without a marker.
     """
 
     subject: str
@@ -164,6 +272,8 @@ class SubjectFacts:
     response_date_text: str | None
     warnings: tuple[str, ...]
     bot_reference: str | None
+    kind: str | None = None
+    wording: str | None = None
 
 
 @dataclass(frozen=True)
@@ -243,31 +353,52 @@ def _level_value(text: str) -> int | None:
     return _LEVEL_WORDS.get(key)
 
 
-def _find_levels(chars: list[str], warnings: list[str]) -> tuple[int | None, str | None, int, int]:
-    """(level, level_word, start, end) of the first usable level phrase; later ones are blanked too."""
+@dataclass(frozen=True)
+class _Levels:
+    level: int | None
+    word: str | None
+    start: int
+    end: int
+    zero: tuple[str, int, int] | None  # "Level 0" / "Stage 0": the informal step (word, start, end)
+
+    @property
+    def span(self) -> tuple[int, int] | None:
+        if self.level is not None:
+            return self.start, self.end
+        return (self.zero[1], self.zero[2]) if self.zero else None
+
+
+def _find_levels(chars: list[str], warnings: list[str]) -> _Levels:
+    """The first usable level phrase (and the first "Level 0"); every level phrase is blanked."""
     first: tuple[int, str, int, int] | None = None
+    zero: tuple[str, int, int] | None = None
     others: set[int] = set()
     for match in _LEVEL.finditer("".join(chars)):
         word = (match["word"] or match["word2"]).casefold()
+        word = "stage" if word.startswith("st") else "level"
         value = _level_value(match["num"] or match["num2"])
         _blank(chars, *match.span())
+        if value == 0:
+            zero = zero or (word, *match.span())
+            continue
         if value is None or not 1 <= value <= 5:
             warnings.append(f"level '{match.group(0)}' is outside 1 to 5; ignored")
             continue
         if first is None:
-            first = (value, "stage" if word.startswith("st") else "level", *match.span())
+            first = (value, word, *match.span())
         elif value != first[0]:
             others.add(value)
     if first is None:
-        return None, None, -1, -1
+        return _Levels(None, zero[0] if zero else None, -1, -1, zero)
     if others:
         listed = ", ".join(str(v) for v in sorted(others | {first[0]}))
         warnings.append(f"several levels in the subject ({listed}); the first was used")
-    return first
+    return _Levels(*first, zero)
 
 
-def _find_case_numbers(chars: list[str]) -> tuple[list[CaseNumber], list[tuple[int, int]]]:
-    """Case numbers in text order, and the spans they occupied (blanked in ``chars``)."""
+def _find_case_numbers(chars: list[str]) -> tuple[list[CaseNumber], list[tuple[int, int]], bool]:
+    """Case numbers in text order, the spans they occupied (blanked in ``chars``), and whether any is evidence of
+    a case: a labelled number, or bare digits that are not a year ("Level 2 figures 2026" names no case)."""
     found: list[tuple[int, CaseNumber]] = []
     spans: list[tuple[int, int]] = []
     text = "".join(chars)
@@ -280,14 +411,19 @@ def _find_case_numbers(chars: list[str]) -> tuple[list[CaseNumber], list[tuple[i
             found.append((more.start("n"), CaseNumber(more["n"], system)))
             end = more.end()
         spans.append((match.start(), end))
+    evidence = bool(spans)
     for start, end in spans:
         _blank(chars, start, end)
     for match in _BARE_NUMBER.finditer("".join(chars)):
         found.append((match.start(), CaseNumber(match["n"], None)))
         spans.append(match.span())
-        _blank(chars, *match.span())
+        if _YEAR.fullmatch(match["n"]):
+            chars[match.start() : match.end()] = _YEAR_BLANK * (match.end() - match.start())
+        else:
+            evidence = True
+            _blank(chars, *match.span())
     found.sort(key=lambda pair: pair[0])
-    return _dedupe([number for _, number in found]), sorted(spans)
+    return _dedupe([number for _, number in found]), sorted(spans), evidence
 
 
 def _dedupe(numbers: list[CaseNumber]) -> list[CaseNumber]:
@@ -309,7 +445,12 @@ def _word_kind(word: str, has_caps: bool) -> str:
     if key == "and":
         return "join"
     base = key[:-2] if key.endswith("'s") else key
-    if key in _STOPWORDS or base in _STOPWORDS or key.replace(".", "").replace(" ", "") in _STOPWORDS:
+    if (
+        key in _STOPWORDS
+        or base in _STOPWORDS
+        or key.replace(".", "").replace(" ", "") in _STOPWORDS
+        or (key.endswith("s") and key[:-1] in _TALK)  # "holidays", "slides": talk in the plural too
+    ):
         return "break"
     if key in _PARTICLES:
         return "particle"
@@ -460,15 +601,88 @@ def _pick_runs(
     return next((zone for zone in zones if zone), [])
 
 
-def _children(
-    chars: list[str], anchor: tuple[int, int] | None, case_end: int | None, date_start: int | None
-) -> tuple[str, ...]:
+def _is_word(token: _Token) -> bool:
+    return token.text[:1].isalpha()
+
+
+def _mixed_case(text: str) -> bool:
+    """Whether the subject writes some words capitalised and some not (then a name is capitalised)."""
+    initials = {word[0].isupper() for word in _LETTERS.findall(text)}
+    return initials == {True, False}
+
+
+def _border_ok(tokens: list[_Token], index: int, step: int, words: frozenset[str]) -> bool:
+    """Whether the token next to a run of names (at ``index``, walking by ``step``) may border a child's name:
+    the subject's start or end, a separator or a recognised piece, or one of ``words``."""
+    while 0 <= index < len(tokens) and tokens[index].kind in ("join", "soft"):
+        if tokens[index].text in ",/;":
+            return True
+        index += step
+    if not 0 <= index < len(tokens):
+        return True
+    token = tokens[index]
+    if _is_word(token):
+        return token.text.casefold().replace("’", "'") in words
+    return not token.text[:1].isdigit() and token.text not in (_YEAR_BLANK, "@", "%", "£", "$", "€", "#")
+
+
+def _good_run(run: list[_Token], mixed: bool) -> bool:
+    """Every word a name (capitalised when the subject mixes cases), at most four words to a child."""
+    words = 0
+    for token in run:
+        if token.kind == "join":
+            words = 0
+        elif token.kind == "name":
+            words += 1
+            if words > 4 or (mixed and not token.text[:1].isupper()):
+                return False
+    return any(token.kind == "name" for token in run)
+
+
+def _has_name_slot(text: str, mixed: bool) -> bool:
+    """Whether a child's name stands where the house style puts one (see the module docstring); ``mixed``: the
+    whole subject mixes cases."""
+    tokens = _tokens(text)
+    index = 0
+    while index < len(tokens):
+        if tokens[index].kind != "name":
+            index += 1
+            continue
+        start = index
+        while start > 0 and tokens[start - 1].kind == "particle":
+            start -= 1
+        end = index
+        while end < len(tokens) and tokens[end].kind in ("name", "particle", "join", "soft"):
+            end += 1
+        while end > index and tokens[end - 1].kind in ("join", "soft", "particle"):
+            end -= 1
+        run = tokens[start:end]
+        possessive = run[-1].text.casefold().endswith(("'s", "’s"))
+        if (
+            _good_run(run, mixed)
+            and _border_ok(tokens, start - 1, -1, _SLOT_OPENERS)
+            and (possessive or _border_ok(tokens, end, 1, _SLOT_CLOSERS))
+        ):
+            return True
+        index = max(end, index + 1)
+    return False
+
+
+def _blank_initials(chars: list[str]) -> list[str]:
+    """Blank "(JD)"-style initials; returns them (those that are not stop words) in text order."""
     initials: list[str] = []
     for match in _PAREN_INITIALS.finditer("".join(chars)):
         value = match["i"].strip()
         if _word_kind(value, False) != "break":
             initials.append(value)
         _blank(chars, *match.span())
+    return initials
+
+
+def _children(
+    chars: list[str], anchor: tuple[int, int] | None, case_end: int | None, date_start: int | None
+) -> tuple[str, ...]:
+    initials = _blank_initials(chars)
     text = "".join(chars)
     names: list[str] = []
     seen: set[str] = set()
@@ -529,22 +743,39 @@ def _parse(
     if found.start is not None and found.end is not None and len(work) == len(core):
         date_text = core[found.start : found.end]
 
-    case_numbers, case_spans = _find_case_numbers(chars)
-    level, level_word, level_start, level_end = _find_levels(chars, warnings)
+    case_numbers, case_spans, case_evidence = _find_case_numbers(chars)
+    levels = _find_levels(chars, warnings)
+    level, level_word = levels.level, levels.word if levels.level is not None else None
     for match in _STOP_PHRASES.finditer("".join(chars)):
         _blank(chars, *match.span())
 
     keyword = _KEYWORD.search(work)
-    has_level = level is not None
-    is_escalation = (has_level and bool(keyword or case_numbers or _ACTION_START.match(work))) or bool(
-        keyword and case_numbers
+    wordings = {name for match in _WORDING.finditer(work) for name, text in match.groupdict().items() if text}
+    if not wordings and _INFORMAL.search(work):
+        wordings.add("informal_word")  # a weak marker: "Informal - Jane Doe - Mosaic 123456"
+    action = _ACTION_START.match(work) is not None
+    numbered = levels.span is not None
+    # The house shape: a marker and a case number, or a strong marker and a child's name in a slot of its own.
+    strong = bool(wordings - {"informal_word"}) or (numbered and (keyword is not None or action))
+    is_escalation = (numbered or keyword is not None or bool(wordings)) and case_evidence
+    if strong and not is_escalation:
+        slots = chars.copy()
+        _blank_initials(slots)
+        talk = any(word.casefold() in _TALK_VETO for word in _LETTERS.findall(work))
+        is_escalation = not talk and _has_name_slot("".join(slots), _mixed_case(work))
+    kind, wording = (
+        _marker(levels, keyword, wordings, action, _MEETING.search(work) is not None) if is_escalation else (None, None)
     )
-    if is_escalation and not has_level:
-        warnings.append("no escalation level found in the subject")
+    if is_escalation and level is None:
+        if kind in ("informal", "quality_alert"):
+            warnings.append("the subject names an informal step, not a formal level")
+        else:
+            warnings.append("no escalation level found in the subject")
     if is_escalation and not case_numbers:
         warnings.append("no case number found in the subject")
 
-    anchor = (level_start, level_end) if has_level else (keyword.span() if keyword else None)
+    span = levels.span
+    anchor = span if span is not None else (keyword.span() if keyword else None)
     case_end = max(end for _, end in case_spans) if case_spans else None
     # Names are only read from escalation subjects: elsewhere they would be guesses about strangers.
     children = _children(chars, anchor, case_end, found.start) if is_escalation else ()
@@ -562,4 +793,40 @@ def _parse(
         response_date_text=date_text,
         warnings=tuple(dict.fromkeys(warnings)),
         bot_reference=bot_reference,
+        kind=kind,
+        wording=wording,
     )
+
+
+def _marker(
+    levels: _Levels, keyword: re.Match[str] | None, wordings: set[str], action: bool, meeting: bool
+) -> tuple[str | None, str | None]:
+    """(kind, wording) of a subject's marker; (None, None) without one (see :class:`SubjectFacts`)."""
+    numbered = levels.span is not None
+    if not (numbered or keyword or wordings):
+        return None, None
+    if "quality_alert" in wordings:
+        kind = "quality_alert"
+    elif wordings & {"informal", "informal_word"} or (levels.level is None and levels.zero is not None):
+        kind = "informal"
+    elif meeting:
+        kind = "meeting"
+    else:
+        kind = "formal"
+    wording = next((name for name in _WORDINGS if name in wordings), None)
+    if wording is None and "informal_word" in wordings and not numbered:
+        wording = "informal"
+    if wording is None:
+        if numbered and action:
+            wording = "action"
+        elif numbered:
+            wording = levels.word
+        else:
+            said = keyword.group(0).casefold() if keyword else "escalation"
+            wording = next(
+                (name for stem, name in _KEYWORD_WORDINGS if said.startswith(stem)), "escalation"
+            )
+    return kind, wording
+
+
+_KEYWORD_WORDINGS = (("challenge", "challenge"), ("dispute", "dispute"), ("represent", "representation"))

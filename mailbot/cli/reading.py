@@ -29,8 +29,9 @@ def _calendar(ctx: click.Context, region: str | None) -> WorkingCalendar:
 
 @click.command("parse-subject")
 @click.argument("subject")
-@click.option("--received", callback=iso_date, metavar="YYYY-MM-DD",
-              help="Date the mail was received (default: today, by the clock). Dates without a year count from it.")
+@click.option("--received", callback=iso_date, metavar="DATE",
+              help="Date the mail was received, 05/12/2026 or 2026-12-05 (default: today, by the clock). Dates "
+                   "without a year count from it.")
 @click.option("--region", type=click.Choice(sorted(REGIONS)), help="Bank holidays to use (default: from config).")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @click.pass_context
@@ -72,7 +73,8 @@ def parse_subject_cmd(ctx: click.Context, subject: str, received: date | None, r
 @click.pass_context
 @friendly
 def due_cmd(ctx: click.Context, start: date, days: int, region: str | None) -> None:
-    """Print the date DAYS working days after START (ISO date alone on the last line)."""
+    """Print the date DAYS working days after START (21/12/2026 or 2026-12-21; the ISO date alone on the last
+    line)."""
     calendar = _calendar(ctx, region)
     result = calendar.add_working_days(start, days)
     low, high = sorted((start, result))
@@ -125,8 +127,8 @@ def policy_list() -> None:
 @click.command("explain")
 @click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False))
 @click.option("--json", "as_json", is_flag=True, help="One JSON object a line.")
-@click.option("--received", callback=iso_date, metavar="YYYY-MM-DD",
-              help="When it arrived (default: now, by the clock).")
+@click.option("--received", callback=iso_date, metavar="DATE",
+              help="When it arrived, 05/12/2026 or 2026-12-05 (default: now, by the clock).")
 @click.pass_context
 @friendly
 def explain_cmd(ctx: click.Context, files: tuple[str, ...], as_json: bool, received: date | None) -> None:

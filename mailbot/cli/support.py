@@ -4,6 +4,8 @@ option parsers, and one line with exit status 2 for a user's mistake, never a tr
 from __future__ import annotations
 
 import logging
+import os
+import re
 import sys
 from collections.abc import Callable
 from datetime import date, datetime, time
@@ -13,22 +15,37 @@ from typing import Any, NoReturn, TypeVar
 import click
 
 from mailbot.app import App, fixed_clock, safe_url, system_clock
-from mailbot.config import Config, embedded_default, load_config
+from mailbot.config import DOMAINS_ENV, Config, embedded_default, load_config
 from mailbot.errors import MailbotError
 from rules.calendar import LONDON
 from rules.errors import RulesError
 
 F = TypeVar("F", bound=Callable[..., Any])
 
-NOW_HELP = ("Pretend it is this moment (rehearsals and tests): an ISO date (09:00 London) or date-time (without a "
-            "zone: London). Mail read is received then, ticks and digests run then.")
+NOW_HELP = ("Pretend it is this moment (rehearsals and tests): a date, 07/12/2026 or 2026-12-07 (09:00 London), or "
+            "an ISO date-time (without a zone: London). Mail read is received then, ticks and digests run then.")
+
+
+_UK_DATE = re.compile(r"(\d{1,2})[/.-](\d{1,2})[/.-](\d{4}|\d{2})")
+
+
+def parse_day(value: str) -> date:
+    """A date as people here write it: ISO (``2026-12-21``) or UK day first (``21/12/2026``, ``21/12/26``,
+    ``21.12.2026``, ``21-12-2026``). ValueError if neither, or not a day of the calendar."""
+    value = value.strip()
+    uk = _UK_DATE.fullmatch(value)
+    if uk is None:
+        return date.fromisoformat(value)
+    day, month, year = (int(g) for g in uk.groups())
+    return date(year + 2000 if year < 100 else year, month, day)
 
 
 def parse_moment(value: str, day_time: time = time(9)) -> datetime:
-    """An ISO date (at ``day_time``, London) or date-time (without a zone: London). ValueError if neither."""
+    """A date (ISO or UK, at ``day_time``, London) or an ISO date-time (without a zone: London). ValueError if
+    neither."""
     value = value.strip()
     if "T" not in value and " " not in value and len(value) <= 10:
-        return datetime.combine(date.fromisoformat(value), day_time, tzinfo=LONDON)
+        return datetime.combine(parse_day(value), day_time, tzinfo=LONDON)
     moment = datetime.fromisoformat(value)
     return moment.replace(tzinfo=LONDON) if moment.tzinfo is None else moment
 
@@ -55,9 +72,9 @@ def iso_date(ctx: click.Context | None, param: click.Parameter | None, value: st
     if value is None:
         return None
     try:
-        return date.fromisoformat(value)
+        return parse_day(value)
     except ValueError:
-        raise click.BadParameter(f"{value!r} is not a date; write it as YYYY-MM-DD, e.g. 2026-12-05") from None
+        raise click.BadParameter(f"{value!r} is not a date; write it as 05/12/2026 or 2026-12-05") from None
 
 
 def _set_now(ctx: click.Context, param: click.Parameter, value: str | None) -> None:
@@ -82,12 +99,21 @@ def now_option(func: F) -> F:
 
 
 def config_of(ctx: click.Context) -> Config:
-    """The configuration of this run: ``--config``/``$MAILBOT_CONFIG``, else the embedded default."""
+    """The configuration of this run: ``--config``/``$MAILBOT_CONFIG``, else the embedded default (with the
+    council's domains from ``$MAILBOT_DOMAINS`` when set)."""
     obj = ctx.find_root().ensure_object(dict)
     if "config" not in obj:
         path = obj.get("config_path")
-        obj["config"] = load_config(path) if path else embedded_default()
+        obj["config"] = load_config(path) if path else embedded_default(domains=os.environ.get(DOMAINS_ENV))
     return obj["config"]  # type: ignore[no-any-return]
+
+
+def announce_default(cfg: Config) -> None:
+    """On the embedded default, say in one line on stderr which domain it treats as the council's and how to use your
+    own: ``run``, ``poll``, ``tick`` and ``drop`` act on mail by it."""
+    notice = cfg.embedded_notice()
+    if notice is not None:
+        click.echo(notice, err=True)
 
 
 def app_of(ctx: click.Context) -> App:
@@ -110,5 +136,5 @@ def verbose(cfg: Config) -> None:
     logging.getLogger().setLevel(cfg.log_level)
 
 
-__all__ = ["app_of", "config_of", "fail", "friendly", "iso_date", "now_option", "parse_moment", "safe_url",
-           "today", "verbose"]
+__all__ = ["announce_default", "app_of", "config_of", "fail", "friendly", "iso_date", "now_option", "parse_day",
+           "parse_moment", "safe_url", "today", "verbose"]

@@ -28,7 +28,7 @@ from sqlalchemy.exc import IntegrityError
 from mailbot.clock.actions import Actions
 from mailbot.config import Config
 from mailbot.transports.source import FetchedMail, MailSource, TransportConnectionError, check_outcome
-from rules.authority import Act, Standing
+from rules.authority import Act, Ruling, Standing
 from store.errors import StoreUnavailable, describe, is_transient, unavailable_raised
 from store.models import Escalation, Message
 from store.uow import Store, UnitOfWork
@@ -162,6 +162,10 @@ class Ingestor:
                                 esc.reference if esc else None, found.how)
         if found.how == "new":
             opening = applier.may(reading, None, Act.OPEN)
+            if opening and reading.facts.is_reply and applier.standing(reading, None) is not Standing.IRO:
+                # a RE:/FW: of an escalation the bot never saw is as often a manager's answer as the IRO's re-send
+                opening = Ruling(False, "a reply or forward opens a record only from an IRO the directory lists",
+                                 refused=True)
             if not opening:
                 msg = self._record(uow, reading, raw, None, source_key, source_ref, state="attention",
                                    reason=f"not opened: {opening.reason}")

@@ -4,6 +4,11 @@ The order (docs/architecture.md, "Mail in"): In-Reply-To/References against ever
 bounce: the Message-IDs of the mail it returns) → the bot's ``[ESC-0042]`` tag → Outlook's conversation (Thread-Index)
 → the case number (a new "Level N" mail for an open case moves that record up) → the subject of a reply → a new
 escalation when the subject is one → none.
+
+A reply or forward (RE:/FW:) whose subject is an escalation and that matches no record is a new escalation too: the
+IRO who forgot to copy the bot forwards or re-sends her mail. Whether its sender may open one is the ingest's ruling:
+only an IRO the directory lists opens a record from a reply or forward (a manager answering an escalation the bot
+never saw writes the same subject), so from anyone else it is refused and kept for attention.
 """
 
 from __future__ import annotations
@@ -57,7 +62,7 @@ def match(uow: UnitOfWork, reading: Reading) -> Match:
                 return Match(esc, "subject")
         if candidates:
             return Match(candidates[0], "case")
-    if facts.is_escalation and not facts.is_reply:
+    if facts.is_escalation:
         return Match(None, "new")
     return Match(None, "none")
 

@@ -77,14 +77,40 @@ def test_utf16_semicolons_and_tabs(tmp_path: Path) -> None:
     assert load_people_csv(tabs) == EXPECTED
 
 
-def test_header_names_any_case_any_order_extra_columns_ignored(tmp_path: Path) -> None:
+def test_header_names_any_case_any_order_and_spellings(tmp_path: Path) -> None:
     text = (
-        "Team, Staff ID ,ROLE,Reports To,Name,E-mail,EMAIL\n"
-        "CiC East,123,Team Manager,SM.East@Dorsetcouncil.gov.uk,Taylor East,ignored,tm.east@dorsetcouncil.gov.uk\n"
+        "Team,ROLE,Reports To,Name,E-mail,\n"  # an empty cell after the last column, as Excel writes it
+        "CiC East,Team Manager,SM.East@Dorsetcouncil.gov.uk,Taylor East,tm.east@dorsetcouncil.gov.uk,\n"
     )
     (person,) = load_people_csv(write(tmp_path, text))
     assert person == Person("tm.east@dorsetcouncil.gov.uk", "Taylor East", "Team Manager",
                             "sm.east@dorsetcouncil.gov.uk", "CiC East")
+
+
+@pytest.mark.parametrize(
+    ("header", "message"),
+    [
+        ("email,name,role,manager,team", "people.csv row 1, column 'manager': is not a column the directory reads — "
+         "if it holds the line manager's email address, rename it reports_to; otherwise delete the column (the "
+         "columns are email,name,role,reports_to,team)"),
+        ("email,name,role,Line Manager Email", "column 'Line Manager Email': is not a column the directory reads — "
+         "if it holds the line manager's email address, rename it reports_to"),
+        ("Email Address,Full Name,role", "column 'Email Address': is not a column the directory reads — if it holds "
+         "the person's email address, rename it email"),
+        ("email,name,Job Title", "rename it role"),
+        ("email,name,role,Department", "rename it team"),
+        ("email,name,rloe", "column 'rloe': is not a column the directory reads — if it holds their role as the "
+         "policy names it, rename it role"),
+        ("email,name,role, Staff ID ", "column 'Staff ID': is not a column the directory reads — delete the column, "
+         "or rename it to one of email,name,role,reports_to,team"),
+        # reports_to is there already: a second manager column is only to be deleted
+        ("email,name,role,reports_to,Manager", "column 'Manager': is not a column the directory reads — delete the "
+         "column"),
+    ],
+)
+def test_unknown_column_is_an_error_naming_it_and_the_fix(tmp_path: Path, header: str, message: str) -> None:
+    text = header + "\n" + "a@council.gov.uk,A,Team Manager,b@council.gov.uk,x\n"
+    assert message in error(write(tmp_path, text))
 
 
 def test_blank_rows_skipped_and_rows_numbered_as_in_excel(tmp_path: Path) -> None:
@@ -102,7 +128,7 @@ def test_missing_column_is_named(tmp_path: Path) -> None:
     message = error(write(tmp_path, "email,name,reports_to\na@council.gov.uk,A,\n"))
     assert message.startswith("people.csv row 1: the column role is missing (the header row has 'email', 'name', "
                               "'reports_to') — the header row must name the columns email,name,role,reports_to,team")
-    two = error(write(tmp_path, "Email Address,Full Name,role\n"))
+    two = error(write(tmp_path, "role,team\n"))
     assert "the columns email, name are missing" in two
 
 

@@ -245,7 +245,8 @@ def test_postfix_bounce() -> None:
                    sender="MAILER-DAEMON@mx.example.test (Mail Delivery System)", content_type=DSN_CT)
     verdict = verdict_of(raw)
     assert verdict == MachineVerdict("bounce", "multipart/report delivery-status",
-                                     failed_recipients=("gone@example.test",), status="5.1.1")
+                                     failed_recipients=("gone@example.test",), status="5.1.1", delivery="failed")
+    assert verdict.failed and not verdict.delayed
 
 
 def test_mailfactory_postfix_bounce() -> None:
@@ -290,7 +291,8 @@ def test_exchange_ndr_text_only() -> None:
     raw = raw_mail(body=body, subject=f"Undeliverable: {TOPIC}", sender="Microsoft Outlook <outlook@example.test>")
     verdict = verdict_of(raw)
     assert verdict == MachineVerdict("bounce", "delivery failure text",
-                                     failed_recipients=("mark.tulloch@example.test",), status="5.1.1")
+                                     failed_recipients=("mark.tulloch@example.test",), status="5.1.1",
+                                     delivery="failed")
 
 
 def test_delay_dsn_is_machine_not_human() -> None:
@@ -306,7 +308,9 @@ def test_delay_dsn_is_machine_not_human() -> None:
     raw = raw_mail([("Return-Path", "<>")], body, subject="Delayed Mail (still being retried)",
                    sender="MAILER-DAEMON@mx.example.test (Mail Delivery System)", content_type=DSN_CT)
     verdict = verdict_of(raw)
-    assert verdict == MachineVerdict("bounce", "delivery-status delayed", status="4.4.1")
+    assert verdict == MachineVerdict("bounce", "delivery-status delayed", status="4.4.1", delivery="delayed",
+                                     delayed_recipients=("slow@example.test",))
+    assert verdict.delayed and not verdict.failed
 
 
 def test_delivered_dsn_is_machine() -> None:
@@ -314,7 +318,8 @@ def test_delivered_dsn_is_machine() -> None:
                     "Reporting-MTA: dns; mx\n\nFinal-Recipient: rfc822; tom@example.test\nAction: delivered\n"
                     "Status: 2.0.0")])
     verdict = verdict_of(raw_mail(body=body, subject=f"Delivered: {TOPIC}", content_type=DSN_CT))
-    assert verdict == MachineVerdict("bounce", "delivery-status delivered", status="2.0.0")
+    assert verdict == MachineVerdict("bounce", "delivery-status delivered", status="2.0.0", delivery="delivered")
+    assert not verdict.failed and not verdict.delayed
 
 
 def test_qmail_failure_notice() -> None:
@@ -327,7 +332,7 @@ def test_qmail_failure_notice() -> None:
                    sender="MAILER-DAEMON@mail.example.test")
     verdict = verdict_of(raw)
     assert verdict == MachineVerdict("bounce", "mailer-daemon sender",
-                                     failed_recipients=("old.manager@example.test",), status="5.1.1")
+                                     failed_recipients=("old.manager@example.test",), status="5.1.1", delivery="failed")
 
 
 def test_qmail_failure_notice_without_daemon_sender() -> None:
@@ -354,7 +359,7 @@ def test_exim_bounce_with_x_failed_recipients() -> None:
                    sender="Mail Delivery System <Mailer-Daemon@mx.example.test>")
     verdict = verdict_of(raw)
     assert verdict == MachineVerdict("bounce", "x-failed-recipients",
-                                     failed_recipients=("lost@example.test",), status="5.1.1")
+                                     failed_recipients=("lost@example.test",), status="5.1.1", delivery="failed")
 
 
 def test_exim_text_recipient_list_without_header() -> None:
@@ -377,7 +382,8 @@ def test_exim_delay_warning_is_machine_without_failures() -> None:
     raw = raw_mail([("Auto-Submitted", "auto-replied")], body, subject="Warning: message 1abcde-000 delayed 24 hours",
                    sender="Mail Delivery System <Mailer-Daemon@mx.example.test>")
     verdict = verdict_of(raw)
-    assert verdict == MachineVerdict("bounce", "mailer-daemon sender (delayed)", status="4.7.1")
+    assert verdict == MachineVerdict("bounce", "mailer-daemon sender (delayed)", status="4.7.1", delivery="delayed",
+                                     delayed_recipients=("slow@example.test",))
 
 
 def test_postmaster_sender_is_a_bounce() -> None:
@@ -403,7 +409,8 @@ def test_failed_recipients_exclude_delayed_blocks() -> None:
                     "Status: 5.2.2\n\nFinal-Recipient: rfc822; b@example.test\nAction: delayed\nStatus: 4.4.1")])
     verdict = verdict_of(raw_mail(body=body, subject="Delivery Status Notification (Failure)", content_type=DSN_CT))
     assert verdict == MachineVerdict("bounce", "multipart/report delivery-status",
-                                     failed_recipients=("a@example.test",), status="5.2.2")
+                                     failed_recipients=("a@example.test",), status="5.2.2", delivery="failed",
+                                     delayed_recipients=())
 
 
 # --- fixtures -----------------------------------------------------------------------------------------
@@ -527,7 +534,7 @@ def test_nested_delivery_status_part() -> None:
     raw = raw_mail(body=body, subject="Report", content_type='multipart/mixed; boundary="BOUNDARY"')
     verdict = verdict_of(raw)
     assert verdict == MachineVerdict("bounce", "message/delivery-status part",
-                                     failed_recipients=("gone@example.test",), status="5.1.1")
+                                     failed_recipients=("gone@example.test",), status="5.1.1", delivery="failed")
 
 
 def test_large_body_is_human_each_time_like_its_first_lines() -> None:
@@ -540,3 +547,182 @@ def test_large_body_is_human_each_time_like_its_first_lines() -> None:
     assert verdicts == [MachineVerdict("human", "no machine signs")] * 3
     short = replace(mail, text=mail.text[:1000], new_text=mail.new_text[:1000])
     assert classify(short, RECEIVED) == verdicts[0]
+
+
+# --- delivery reports: the shapes of issue 13 (real ones in test_machine_corpus.py) -----------------------
+
+
+def test_dragonfly_mailer_daemon_with_an_empty_address_is_a_bounce() -> None:
+    body = ("This is the DragonFly Mail Agent v0.13 at df.example.test.\n\n"
+            "There was an error delivering your mail to <gone@example.test>.\n\n"
+            "mx.example.test [192.0.2.1] did not like our RCPT TO:\n550 5.1.1 <gone@example.test>: User unknown\n\n"
+            "Message headers follow.\n\nTo: <gone@example.test>\nFrom: <iro-escalations@example.test>\n")
+    verdict = verdict_of(raw_mail(body=body, subject="Mail delivery failed", sender="MAILER-DAEMON <>"))
+    assert verdict == MachineVerdict("bounce", "mailer-daemon sender", failed_recipients=("gone@example.test",),
+                                     status="5.1.1", delivery="failed")
+
+
+def test_an_empty_from_address_alone_is_machine_mail() -> None:
+    verdict = verdict_of(raw_mail(body="Your request was received.\n", subject="Ticket 42", sender="<>"))
+    assert verdict == MachineVerdict("auto_reply", "empty from address")
+
+
+def test_dsn_original_recipient_comes_before_final_recipient() -> None:
+    body = report([("text/plain", "Your message could not be delivered."),
+                   ("message/delivery-status",
+                    "Reporting-MTA: dns; mx.example.test\n\nAction: failed\nStatus: 5.0.0\n"
+                    "Original-Recipient: rfc822;tom.manager@example.test\n"
+                    "Final-Recipient: rfc822;TMANAGER@mbx.example.test")])
+    verdict = verdict_of(raw_mail(body=body, subject="Delivery failure", content_type=DSN_CT))
+    assert verdict.failed and verdict.failed_recipients == ("tom.manager@example.test",)
+
+
+def test_dsn_original_recipient_of_another_address_type_is_passed_over() -> None:
+    body = report([("message/delivery-status",
+                    "Reporting-MTA: dns; mx\n\nOriginal-Recipient: x400; c=GB;a= ;p=COUNCIL;s=Manager\n"
+                    "Final-Recipient: rfc822; tom.manager@example.test\nAction: failed\nStatus: 5.1.1")])
+    verdict = verdict_of(raw_mail(body=body, subject="Delivery failure", content_type=DSN_CT))
+    assert verdict.failed_recipients == ("tom.manager@example.test",)
+
+
+@pytest.mark.parametrize("action", ["failure", "error", "Failed (permanent)"])
+def test_dsn_failure_actions_in_the_wild(action: str) -> None:
+    body = report([("message/delivery-status",
+                    f"Reporting-MTA: dns; mx\n\nFinal-Recipient: rfc822; gone@example.test\nAction: {action}\n"
+                    "Status: 5.0.0")])
+    verdict = verdict_of(raw_mail(body=body, subject="Delivery status notification: error", content_type=DSN_CT))
+    assert verdict.failed and verdict.failed_recipients == ("gone@example.test",)
+
+
+def test_dsn_block_without_action_goes_by_its_status() -> None:
+    body = report([("message/delivery-status",
+                    "Reporting-MTA: dns; mx\n\nFinal-Recipient: rfc822; slow@example.test\nStatus: 4.4.7")])
+    verdict = verdict_of(raw_mail(body=body, subject="Delivery report", content_type=DSN_CT))
+    assert verdict.delayed and verdict.delayed_recipients == ("slow@example.test",) and not verdict.failed_recipients
+
+
+def test_smtp32_delivery_failed_attempts() -> None:
+    raw = raw_mail([("X-Mailer", "<SMTP32 v8.15>")], "Delivery failed 20 attempts: Gone@Example.test\n",
+                   subject="Undeliverable Mail", sender="Postmaster <postmaster@mx.example.test>")
+    verdict = verdict_of(raw)
+    assert verdict.failed and verdict.failed_recipients == ("gone@example.test",)
+
+
+def test_yahoo_report_is_not_read_past_the_copy_of_the_message() -> None:
+    body = ("Message from yahoo.com.\nUnable to deliver message to the following address(es).\n\n"
+            "<gone@example.test>:\nRemote host said: 550 5.1.1 <gone@example.test>: Recipient unknown [RCPT_TO]\n\n"
+            "--- Below this line is a copy of the message.\n\nTo: <gone@example.test>\n"
+            "Cc: <someone.else@example.test>\n\n<another@example.test>:\n")
+    verdict = verdict_of(raw_mail(body=body, subject="Failure Notice", sender="MAILER-DAEMON@yahoo.example.test"))
+    assert verdict.failed_recipients == ("gone@example.test",)
+    assert verdict.status == "5.1.1"
+
+
+def test_exchange_2003_recipients_on_a_date_and_x400_smtp_form() -> None:
+    body = ("Your message\n\n  To:      Tom Manager\n  Subject: Level 1\n\n"
+            "did not reach the following recipient(s):\n\n"
+            "c=GB;a= ;p=Council;o=Mbx;dda:SMTP=Tom.Manager@example.test; on Fri, 4 Dec 2026 10:00:00 +0000\n"
+            "    The recipient name is not recognized\n"
+            "jane.roe@example.test on Fri, 4 Dec 2026 10:00:00 +0000\n    The recipient name is not recognized\n")
+    verdict = verdict_of(raw_mail(body=body, subject="Undeliverable: Level 1",
+                                  sender="System Administrator <postmaster@example.test>"))
+    assert verdict.failed_recipients == ("tom.manager@example.test", "jane.roe@example.test")
+
+
+def test_exim_quoted_recipients() -> None:
+    body = ("This message was created automatically by mail delivery software.\n\n"
+            "A message that you sent could not be delivered to one or more of\nits recipients. The following address"
+            "\nfailed:\n\n\"gone@example.test\":\nSMTP error from remote server after RCPT command:\n"
+            "5.1.1 <gone@example.test>... User Unknown\n\"full@example.test\":\nSMTP error from remote server:\n"
+            "5.2.2 <full@example.test>... Mailbox Full\n")
+    verdict = verdict_of(raw_mail(body=body, subject="Mail delivery failed: returning message to sender",
+                                  sender="Mail Delivery System <mailer-daemon@mx.example.test>"))
+    assert verdict.failed_recipients == ("gone@example.test", "full@example.test")
+
+
+def test_unlabelled_report_names_the_address_that_is_neither_ours_nor_a_message_id() -> None:
+    body = ("Sorry, your mail to Tom was returned.\nMailbox tom.manager@example.test is unavailable: quota.\n\n"
+            "Message-ID: <1234.5678@mail.example.test>\nFrom: IRO Escalations <iro-escalations@example.test>\n"
+            "MAIL FROM: <iro-escalations@example.test>\n")
+    verdict = verdict_of(raw_mail(body=body, subject="Returned mail", sender="mailer-daemon@mx.example.test"))
+    assert verdict.failed_recipients == ("tom.manager@example.test",)
+
+
+def test_text_delay_warning_is_machine_mail_but_not_a_failure() -> None:
+    body = ("Your message with Subject: Level 1 escalation\ncould not be delivered to the following recipients:\n\n"
+            "slow@example.test\n\nPlease do not resend your original message.\n\n"
+            "Delivery attempts will continue to be made for 5 day(s).\n")
+    verdict = verdict_of(raw_mail(body=body, subject="Delivery failure notification",
+                                  sender="Gateway <antivirus@mx.example.test>"))
+    assert verdict.kind == "bounce" and verdict.delayed and not verdict.failed
+    assert verdict.failed_recipients == () and verdict.delayed_recipients == ("slow@example.test",)
+
+
+def test_report_under_a_reply_subject_when_it_opens_the_mail() -> None:
+    body = "*****\nYour message could not be delivered to\ngone@example.test\n*****\n"
+    verdict = verdict_of(raw_mail(body=body, subject="RE: Level 1 escalation : non remis",
+                                  sender="gateway@mx.example.test"))
+    assert verdict.failed and verdict.failed_recipients == ("gone@example.test",)
+
+
+@pytest.mark.parametrize("body", [
+    "Your message wasn't delivered to me until this morning, sorry - I will reply by Friday.\n",
+    "Thanks. The chaser you sent did not reach the following recipient: Tom, he has left.\n",
+])  # fmt: skip
+def test_a_person_writing_about_delivery_in_a_reply_is_human(body: str) -> None:
+    assert verdict_of(raw_mail(body=body)).kind == "human"
+
+
+def test_jmrp_complaint_with_the_reported_mail_is_an_abuse_report() -> None:
+    body = report([("message/rfc822",
+                    "From: IRO Escalations <iro-escalations@example.test>\nTo: tom@example.test\n"
+                    "Subject: Level 1\nMessage-ID: <sent-1@example.test>\n\nHello")])
+    raw = raw_mail(body=body, subject=" complaint about message from 192.0.2.1", sender="staff@hotmail.example.test",
+                   content_type='multipart/mixed; boundary="BOUNDARY"')
+    assert verdict_of(raw) == MachineVerdict("auto_reply", "abuse report")
+
+
+def test_arf_feedback_report_is_machine_mail() -> None:
+    body = report([("text/plain", "This is an email abuse report."),
+                   ("message/feedback-report", "Feedback-Type: abuse\nUser-Agent: SomeGenerator/1.0\nVersion: 1"),
+                   ("message/rfc822", "From: iro-escalations@example.test\nSubject: Level 1\n\nHello")])
+    raw = raw_mail(body=body, subject="FW: Level 1", sender="abuse@isp.example.test",
+                   content_type='multipart/report; report-type=feedback-report; boundary="BOUNDARY"')
+    assert verdict_of(raw) == MachineVerdict("auto_reply", "multipart/report feedback-report")
+
+
+def test_list_server_notice_is_machine_mail() -> None:
+    raw = raw_mail([("X-MLServer", "fml [fml 4.0.3 release]"), ("X-ML-Info", "If you have a question, …")],
+                   "You are not a member of this mailing list <list@example.test>.\n",
+                   subject="You iro-escalations@example.test are not member (list ML)",
+                   sender="list-admin@example.test")
+    assert verdict_of(raw) == MachineVerdict("auto_reply", "mailing list server")
+
+
+def test_flufl_bounce_failing_leaves_our_rules(monkeypatch: pytest.MonkeyPatch) -> None:
+    import parsers.machine as machine
+
+    def broken(message: object) -> None:
+        raise IndexError("a detector tripped")
+
+    monkeypatch.setattr(machine, "all_failures", broken)
+    body = "Delivery failed 20 attempts: gone@example.test\n"
+    verdict = verdict_of(raw_mail(body=body, subject="Undeliverable Mail", sender="postmaster@mx.example.test"))
+    assert verdict.failed and verdict.failed_recipients == ("gone@example.test",)
+
+
+def test_flufl_bounce_never_names_us_or_the_reports_sender(monkeypatch: pytest.MonkeyPatch) -> None:
+    import parsers.machine as machine
+
+    found = frozenset({b"iro-escalations@example.test", b"postmaster@mx.example.test", b"Gone@example.test",
+                       b"not an address"})
+    monkeypatch.setattr(machine, "all_failures", lambda message: (frozenset(), found))
+    verdict = verdict_of(raw_mail(body="Mail to gone@example.test failed.\n", subject="Undeliverable Mail",
+                                  sender="postmaster@mx.example.test"))
+    assert verdict.failed_recipients == ("gone@example.test",)
+
+
+def test_flufl_bounce_is_quiet() -> None:
+    import logging
+
+    assert logging.getLogger("flufl.bounce").getEffectiveLevel() > logging.ERROR
