@@ -19,6 +19,7 @@ from pathlib import Path
 
 from sqlalchemy.engine import make_url
 
+from rules.directory import Directory
 from store import migrate
 from store.errors import describe, is_transient
 from store.models import OutboxMail
@@ -114,6 +115,7 @@ class App:
         self._source = source
         self._sender = sender
         self._deliverer: Deliverer | None = None
+        self._directory: Directory | None = None
         self._ingestor: Ingestor | None = None
         self._ticker: Ticker | None = None
         self._scheduler: Scheduler | None = None
@@ -139,11 +141,18 @@ class App:
             self._sender = registry.open_sender(self.config)
         return self._sender
 
+    def name_of(self, email: str) -> str | None:
+        """The name the directory gives ``email`` (for the To and Cc display names), or None."""
+        if self._directory is None:
+            self._directory = self.config.directory.directory()
+        person = self._directory.person(email)
+        return person.name if person is not None else None
+
     @property
     def deliverer(self) -> Deliverer:
         if self._deliverer is None:
             self._deliverer = Deliverer(self.store, self.sender, clock=self.clock, allows=self.config.allows_address,
-                                        max_attempts=self.config.mail_out.max_attempts)
+                                        max_attempts=self.config.mail_out.max_attempts, names=self.name_of)
         return self._deliverer
 
     @property

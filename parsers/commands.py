@@ -46,6 +46,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 
 from parsers.dates import NUMBER_WORDS, DateMention, resolve_received, scan_dates
+from parsers.reply import find_quote_start, is_name_line, is_valediction, sign_off_start
 
 __all__ = ["Command", "ReplyIntent", "read_command", "read_response"]
 
@@ -59,6 +60,10 @@ MAX_RESPONSE_CHARS = 3000
 MAX_EVIDENCE_CHARS = 200
 #: Only this much of the new text is looked at for a command (it must be at the top).
 _MAX_COMMAND_SCAN = 20000
+#: Only this much of the text after the command line is read for its outcome or note text.
+_MAX_BODY_SCAN = 2 * MAX_TEXT_CHARS
+#: How far from the end of the command line closing words ("…, thanks Ira") are looked for.
+_CLOSING_CHARS = 80
 #: Longest extension (in working days) read as plausible; more is treated as unclear.
 _MAX_WORKING_DAYS = 365
 
@@ -148,6 +153,7 @@ _CONNECTIVE = re.compile(
     r"by\s+(?:agreement|consent|the\s+(?:team|manager|service|panel))|in\s+(?:full|principle))\b",
     _I,
 )
+_CLOSING_BREAK = re.compile(r"[.!;,–—]|\s-\s")
 _CLAUSE_END = re.compile(r"\.(?!\d)|[;!\n–—]|\s-\s|:(?:\s|$)")
 _HARD_START = re.compile(r"\s*+(?:\.(?!\d)|[;:!–—]|-)")
 
@@ -380,15 +386,47 @@ def _hedged(rest: str) -> bool:
 
 
 def _body(rest: str, following: list[str]) -> str:
-    first = _LEADING_FILLER.sub("", rest.strip().lstrip(_SEPARATORS).strip()).strip()
-    lines = [first, *(line.rstrip() for line in following)]
-    joined = "\n".join(lines)[: MAX_TEXT_CHARS * 2]
-    kept = joined.strip().splitlines()
+    """The command's own words: the rest of the command line and the lines after it, up to the quoted history and
+    the writer's sign-off (``parsers.reply.sign_off_start``: "Thanks", "Kind regards", a name alone after a blank
+    line, a title block, contact lines, "Sent from my iPhone", a ``-- `` delimiter); at most MAX_TEXT_CHARS."""
+    first = _without_closing(rest.strip().lstrip(_SEPARATORS).strip())
+    first = _LEADING_FILLER.sub("", first).strip()
+    after = _window(following)
+    quote = find_quote_start("\n".join(after))
+    if quote is not None:
+        after = after[:quote]
+    after = after[: sign_off_start(after, first)]
+    kept = "\n".join([first, *after]).strip().splitlines()
     while kept and (not kept[-1].strip() or _COURTESY.fullmatch(kept[-1].strip())):
         kept.pop()
     while kept and not kept[0].strip():
         kept.pop(0)
     return "\n".join(kept).strip()[:MAX_TEXT_CHARS].strip()
+
+
+def _window(following: list[str]) -> list[str]:
+    """The lines after the command line, as far as _MAX_BODY_SCAN characters reach (the last one cut there)."""
+    kept: list[str] = []
+    budget = _MAX_BODY_SCAN
+    for line in following:
+        if budget <= 0:
+            break
+        kept.append(line[:budget].rstrip())
+        budget -= len(line) + 1
+    return kept
+
+
+def _without_closing(line: str) -> str:
+    """The command line's remark without the closing words at its end: "plan signed off, thanks" and "plan signed
+    off. Thanks, Ira" are "plan signed off"; after a full stop a name alone goes too ("… signed off. Ira")."""
+    if is_valediction(line):
+        return ""
+    for found in _CLOSING_BREAK.finditer(line, max(0, len(line) - _CLOSING_CHARS)):
+        tail = line[found.end() :]
+        stop = found.group() in ".!"
+        if is_valediction(tail) or (stop and is_name_line(tail)):
+            return (line[: found.end()] if stop else line[: found.start()]).rstrip(" ,;–—-")
+    return line
 
 
 # -- tails ------------------------------------------------------------------------------------------------

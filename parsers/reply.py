@@ -23,7 +23,19 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-__all__ = ["ends_with_attribution", "find_quote_start", "strip_quotes", "strip_reply", "strip_signature"]
+__all__ = [
+    "ends_with_attribution",
+    "find_quote_start",
+    "is_contact_line",
+    "is_name_line",
+    "is_signature_marker",
+    "is_title_line",
+    "is_valediction",
+    "sign_off_start",
+    "strip_quotes",
+    "strip_reply",
+    "strip_signature",
+]
 
 # --- header labels of Outlook-style blocks, by kind -------------------------------------------------
 
@@ -315,6 +327,12 @@ def _non_blank_after(lines: Sequence[str]) -> list[int]:
     return counts
 
 
+def is_signature_marker(line: str) -> bool:
+    """Whether ``line`` starts a signature wherever it stands: a ``-- `` delimiter, a mobile sign-off ("Sent
+    from my iPhone", "Get Outlook for iOS"…) or a confidentiality disclaimer."""
+    return bool(_SIG_DELIMITER_RE.match(line) or _is_sign_off(line) or _DISCLAIMER_RE.match(line))
+
+
 def strip_signature(text: str) -> str:
     """``text`` without its signature: from a ``-- `` delimiter, a mobile sign-off ("Sent from my
     iPhone", "Get Outlook for iOS"…), a "Kind regards" valediction or a confidentiality disclaimer
@@ -324,7 +342,7 @@ def strip_signature(text: str) -> str:
     cut = len(lines)
     non_blank_after: list[int] | None = None  # counted once, at the first valediction
     for i, line in enumerate(lines):
-        if _SIG_DELIMITER_RE.match(line) or _is_sign_off(line) or _DISCLAIMER_RE.match(line):
+        if is_signature_marker(line):
             cut = i
             break
         if _VALEDICTION_RE.match(line):
@@ -343,3 +361,164 @@ def strip_reply(text: str) -> str:
     leading and trailing blank lines are trimmed.
     """
     return strip_signature(strip_quotes(text))
+
+
+# --- the sign-off under a short text -------------------------------------------------------------------
+# What an IRO writes under a command ("Resolved – plan signed off") before the signature: a valediction
+# ("Thanks, Ira"), a name alone ("Ira"), a title block ("Independent Reviewing Officer", "Children's Services"),
+# contact lines ("Tel: 01305 …", an address, "Sent from my iPhone"). Each line is read on its own, with its
+# spaces collapsed, and only when it is at most _SIGN_OFF_LINE_CHARS long: no pattern here reads a long line.
+
+_SIGN_OFF_LINE_CHARS = 120
+_SPACES_RE = re.compile(r"\s+")
+_MARKUP_RE = re.compile(r"[*_~`]+")
+_COURTESY_RE = re.compile(
+    r"(?:(?:with\s+)?(?:many\s+|kind(?:est)?\s+|warm(?:est)?\s+|best\s+|sincere\s+|big\s+)?(?:thanks|regards|wishes)"
+    r"|thank\s+you|thankyou|all\s+the\s+best|speak\s+soon|talk\s+soon|take\s+care|best|cheers|ta|thx|tx|kr|rgds"
+    r"|yours(?:\s+(?:sincerely|faithfully|truly))?|sincerely)"
+    r"(?:\s+(?:again|all|both|everyone|very\s+much|so\s+much|in\s+advance))?(?![\w'’])",
+    re.IGNORECASE,
+)
+# One word of a name: a letter and an optional dot ("J."), or letters with inner apostrophes and hyphens.
+_NAME_WORD_RE = re.compile(r"[^\W\d_]\.?|[^\W\d_][\w'’-]*[^\W\d_]")
+_NAME_PARTICLES = frozenset({"van", "von", "de", "der", "den", "da", "di", "du", "le", "la", "bin", "al", "el"})
+#: Words that, alone on a line, are what someone said rather than who they are.
+_NOT_NAMES = frozenset({
+    "agreed", "done", "noted", "confirmed", "yes", "no", "ok", "okay", "fine", "complete", "completed", "closed",
+    "resolved", "escalated", "withdrawn", "signed", "plan", "review", "panel", "none", "nfa", "tbc", "tba",
+    "thanks", "regards", "apologies", "sorry", "please", "urgent", "update", "note", "see", "attached", "below",
+    "above", "pending", "monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday", "january",
+    "february", "march", "april", "may", "june", "july", "august", "september", "october", "november",
+    "december", "today", "tomorrow", "yesterday", "hi", "hello", "dear", "all", "everyone",
+})  # fmt: skip
+_PRONOUNS_RE = re.compile(
+    r"\(?\s*(?:pronouns?\s*:?\s*)?(?:she|he|they|ze|xe)\s*/\s*(?:her|him|them|hers|his|theirs|they|she|he)"
+    r"(?:\s*/\s*[^\W\d_]+)?\s*\)?",
+    re.IGNORECASE,
+)
+_ROLE_WORD_RE = re.compile(
+    r"\b(?:officer|manager|director|head|iro|reviewing|worker|leader|lead|co-?ordinator|practitioner|advis[eo]r"
+    r"|consultant|supervisor|administrator|assistant|chair|service|services|council|department|directorate|team"
+    r"|unit|safeguarding|assurance|borough|county|hall|hub|trust|nhs|authority|children's|childrens|families"
+    r"|partnership|division|centre|center|social\s+care)\b",
+    re.IGNORECASE,
+)
+_TITLE_WORD_RE = re.compile(r"[^\W\d_][\w'’]*")
+_TITLE_SMALL_WORDS = frozenset({"and", "of", "for", "the", "in", "on", "at", "to", "with", "a", "an", "de", "la"})
+_CONTACT_RE = re.compile(
+    r"(?:(?:tel|telephone|phone|mobile|mob|cell|fax|direct(?:\s+(?:line|dial))?|dl|ddi|ext)\s*\.?\s*(?:no\.?\s*)?"
+    r"(?:[:|]|(?=\+?\(?\d))"  # "Tel: …", "Mobile no. 07700 …", "Tel | …"
+    r"|(?:email|e-mail|web|website|address|office|t|m|e|p|f|w)\s*\.?\s*[:|]"  # "E: …", "M: …", "Web | …"
+    r"|(?=(?:\D*\d){9})\+?\(?\d[\d ().-]{8,}$"  # a telephone number alone (nine digits or more)
+    r"|[\w.+'’-]+@[\w-]+(?:\.[\w-]+)+$"  # an address alone
+    r"|(?:https?://|www\.)\S+$"  # a web address alone
+    r"|\[(?:cid:|image|description:|logo)|<image\d*\.\w+>"  # a signature's picture, as text
+    r"|\(?\s*(?:pronouns?\s*:?\s*)?(?:she|he|they)\s*/\s*(?:her|him|them)\b"
+    r"|(?:my\s+)?working\s+(?:days|hours|pattern)\b|i\s+work\s+(?:part[-\s]time|mon|tue|wed|thu|fri))",
+    re.IGNORECASE,
+)
+# A line that ends like this goes on on the next line ("… agreed with\nJane Smith").
+_WRAP_WORDS = frozenset({"with", "to", "by", "and", "from", "for", "of", "the", "a", "an", "at", "on", "in", "or",
+                         "cc", "per", "via", "between", "as", "than", "&"})
+
+
+def _squeeze(line: str) -> str:
+    """``line`` with markup removed and each run of whitespace one space, stripped."""
+    return _SPACES_RE.sub(" ", _MARKUP_RE.sub("", line)).strip()
+
+
+def _short(line: str) -> str | None:
+    """``line`` squeezed (any run of spaces reads as one), or None when it is too long to be part of a sign-off
+    (no pattern reads it then)."""
+    squeezed = _squeeze(line)
+    return squeezed if 0 < len(squeezed) <= _SIGN_OFF_LINE_CHARS else None
+
+
+def is_name_line(line: str) -> bool:
+    """A name alone ("Ira", "Ira Reviewer", "J. O'Brien-Smith", "Ira (she/her)"): one to four capitalised words."""
+    squeezed = _short(line)
+    if squeezed is None:
+        return False
+    words = _PRONOUNS_RE.sub(" ", squeezed).strip(" ,").split()
+    if not 1 <= len(words) <= 4:
+        return False
+    named = 0
+    for word in words:
+        if named and word.casefold() in _NAME_PARTICLES:
+            continue
+        if not word[0].isupper() or not _NAME_WORD_RE.fullmatch(word) or word.casefold().rstrip(".") in _NOT_NAMES:
+            return False
+        named += 1
+    return named > 0
+
+
+def is_valediction(line: str) -> bool:
+    """A closing line, with or without the name after it: "Thanks", "Many thanks,", "Kind regards", "Thanks, Ira",
+    "Best wishes Ira Reviewer". "Thanks for your help" is a sentence, not a valediction."""
+    squeezed = _short(line)
+    if squeezed is None:
+        return False
+    courtesy = _COURTESY_RE.match(squeezed)
+    if courtesy is None:
+        return False
+    rest = squeezed[courtesy.end() :].strip(" ,.!;:-–—")
+    return not rest or is_name_line(rest)
+
+
+def is_title_line(line: str) -> bool:
+    """A line of a title block: a job title, a team or a council, in title case ("Independent Reviewing Officer",
+    "Quality Assurance and Reviewing Service", "Ira Reviewer | IRO", "Children's Services, Dorset Council")."""
+    squeezed = _short(line)
+    if squeezed is None or not squeezed[0].isupper() or squeezed[-1] in ".?!:;":
+        return False
+    if _ROLE_WORD_RE.search(squeezed) is None:
+        return False
+    return all(word[0].isupper() or word.casefold() in _TITLE_SMALL_WORDS for word in _TITLE_WORD_RE.findall(squeezed))
+
+
+def is_contact_line(line: str) -> bool:
+    """A line of contact details: "Tel: …", "M: …", an address or a telephone number alone, a web address, the
+    signature's picture ("[cid:image001.png@…]"), pronouns, working days."""
+    squeezed = _short(line)
+    return squeezed is not None and _CONTACT_RE.match(squeezed) is not None
+
+
+def _signs_off(line: str) -> bool:
+    """Whether ``line`` starts a sign-off wherever it stands (a name alone depends on where it stands)."""
+    return is_signature_marker(line) or is_valediction(line) or is_contact_line(line) or is_title_line(line)
+
+
+def _goes_on(line: str) -> bool:
+    """Whether the squeezed ``line`` ends mid-sentence, so that the next line continues it."""
+    if line.endswith((",", "&", "-", "–", "—", "/", "(")):
+        return True
+    return line.rsplit(" ", 1)[-1].casefold() in _WRAP_WORDS
+
+
+def sign_off_start(lines: Sequence[str], previous: str = "") -> int:
+    """Where the writer's sign-off and signature start in ``lines`` (``len(lines)`` when nothing signs off).
+
+    ``lines`` follow the line ``previous`` of the same text (say, the command line of a reply). The sign-off starts
+    at a signature delimiter, a mobile sign-off or a disclaimer; at a valediction ("Thanks", "Kind regards",
+    "Thanks, Ira"); at a title or contact line; and at a name alone when a blank line (or nothing) comes before it,
+    or when it ends the text or a sign-off follows it, unless the line before it goes on ("… agreed with").
+    One pass: each line is read once, and the lines after a name are looked at once more.
+    """
+    squeezed = [_squeeze(line) for line in lines]
+    before = _squeeze(previous)
+    blank_before = not before
+    for i, line in enumerate(squeezed):
+        if not line:
+            blank_before = True
+            continue
+        if _signs_off(lines[i]):
+            return i
+        if is_name_line(line):
+            if blank_before:
+                return i
+            if not _goes_on(before):
+                after = next((j for j in range(i + 1, len(lines)) if squeezed[j]), None)
+                if after is None or is_name_line(lines[after]) or _signs_off(lines[after]):
+                    return i
+        before, blank_before = line, False
+    return len(lines)

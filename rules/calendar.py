@@ -19,6 +19,7 @@ Counting rules (used for every due date the bot computes):
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from functools import lru_cache
 from types import MappingProxyType
@@ -212,3 +213,64 @@ class WorkingCalendar:
         30 November has run for 5 working days.
         """
         return sum(1 for _ in self.working_days(start, end))
+
+
+# ----------------------------------------------------------------------------------------- dates people read
+
+_WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+_MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August", "September", "October",
+           "November", "December")
+
+
+@dataclass(frozen=True)
+class WorkingDate:
+    """A date as a person should read it: ``given`` (e.g. the date the IRO wrote in the subject), ``day`` the
+    working day it means (``given`` itself, or the next working day after it), and ``reason`` why they differ,
+    worded for a mail: ``"the date given, 25 December, is a bank holiday"`` (``""`` when ``given`` is a working
+    day). Built by :func:`working_date`."""
+
+    given: date
+    day: date
+    reason: str = ""
+
+    @property
+    def moved(self) -> bool:
+        """True when ``given`` is not a working day (so ``day`` is later)."""
+        return self.day != self.given
+
+    def past(self, today: date) -> bool:
+        """True when the working day meant is before ``today``: the date has already gone by."""
+        return self.day < _as_date(today, "today")
+
+
+def day_month(d: date, *, year: bool = False) -> str:
+    """``25 December`` (``25 December 2026`` with ``year``)."""
+    d = _as_date(d, "the day")
+    return f"{d.day} {_MONTHS[d.month - 1]}" + (f" {d.year}" if year else "")
+
+
+def why_not_working(calendar: WorkingCalendar, d: date) -> str | None:
+    """Why ``d`` is not a working day, as a person says it: ``"a Saturday"``, ``"a Sunday"``, ``"a bank
+    holiday"`` or ``"a council closure day"``; ``None`` for a working day. A bank holiday on a weekend is
+    named by its weekday (that is the plainer reason)."""
+    d = _as_date(d, "the day")
+    if calendar.is_working_day(d):
+        return None
+    if d.weekday() >= 5:
+        return f"a {_WEEKDAYS[d.weekday()]}"
+    if d in _bank_holidays(REGIONS[calendar.region], d.year):
+        return "a bank holiday"
+    return "a council closure day"
+
+
+def working_date(calendar: WorkingCalendar, given: date) -> WorkingDate:
+    """The working day a date means, and why it is not the date itself when it is not: a due date written as
+    Friday 25 December 2026 means Tuesday 29 December ("the date given, 25 December, is a bank holiday"), as
+    :mod:`rules.decide` counts it (``next_working_day``). The year is named in the reason only when the working
+    day falls in another year."""
+    given = _as_date(given, "the date given")
+    day = calendar.next_working_day(given)
+    if day == given:
+        return WorkingDate(given, day)
+    why = why_not_working(calendar, given)
+    return WorkingDate(given, day, f"the date given, {day_month(given, year=given.year != day.year)}, is {why}")

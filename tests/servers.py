@@ -446,11 +446,14 @@ class _SinkHandler:
                     errors.append(f"{rcpt}: {exc}")
             return tuple(errors)
 
-        # Like a real MTA, the message is taken for every recipient at once: delivery runs to the end in its own
-        # thread even when the client hangs up before the reply (a killed sender cancels this coroutine; a
-        # per-recipient await would deliver to some recipients and not to the rest).
+        # Like a real MTA, the message is taken (recorded) for every recipient at once, then delivered to the end in
+        # its own thread even when the client hangs up before the reply (a killed sender cancels this coroutine,
+        # so nothing after the await may be needed to count the mail as taken).
+        taken = ReceivedMail(mail_from, rcpts, raw)
+        self._server._record(taken)
         errors = await asyncio.to_thread(deliver_all)
-        self._server._record(ReceivedMail(mail_from, rcpts, raw, errors))
+        if errors:
+            self._server._replace(taken, ReceivedMail(mail_from, rcpts, raw, errors))
         return "250 Message accepted for delivery"
 
 
@@ -505,6 +508,10 @@ class SmtpServer:
     def _record(self, mail: ReceivedMail) -> None:
         with self._lock:
             self._received.append(mail)
+
+    def _replace(self, old: ReceivedMail, new: ReceivedMail) -> None:
+        with self._lock:
+            self._received[self._received.index(old)] = new
 
     def clear(self) -> None:
         with self._lock:

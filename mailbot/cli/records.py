@@ -7,10 +7,8 @@ from datetime import datetime
 
 import click
 
-from rules.calendar import LONDON
-
 from .support import app_of, config_of, fail, friendly, safe_url
-from .views import escalation_detail, escalation_summary, render_detail
+from .views import escalation_detail, escalation_summary, render_detail, when
 
 
 @click.command("list")
@@ -39,7 +37,8 @@ def list_cmd(ctx: click.Context, open_only: bool, as_json: bool) -> None:
 @click.pass_context
 @friendly
 def show_cmd(ctx: click.Context, reference: str, as_json: bool) -> None:
-    """Show one escalation and its whole timeline (mails and events in order)."""
+    """Show one escalation and its whole timeline: the mails in, the events and the bot's own mails (sent, pending or
+    refused) in time order, every time in Europe/London with its zone (GMT/BST); --json keeps ISO times."""
     with app_of(ctx).store.unit_of_work() as uow:
         esc = uow.escalations.get(reference)
         if esc is None:
@@ -82,8 +81,7 @@ def _why(row: dict[str, object], now: datetime) -> str:
         return error
     retry = row["next_attempt_at"]
     if isinstance(retry, str) and datetime.fromisoformat(retry) > now:
-        when = datetime.fromisoformat(retry).astimezone(LONDON)
-        return f"next try {when:%d %b %H:%M}" + (f" after: {error}" if error else "")
+        return f"next try {when(retry)}" + (f" after: {error}" if error else "")
     return error or "due now: the next send (every minute in the service, or `mailbot send`) takes it"
 
 

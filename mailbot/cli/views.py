@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import asdict
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from mailbot.config import Config
 from mailbot.mail_in.matching import match
 from mailbot.mail_in.reading import read
 from parsers.commands import read_command, read_response
-from rules.calendar import london_date
+from rules.calendar import LONDON, london_date
 from store.models import Escalation
 from store.uow import UnitOfWork
 
@@ -75,51 +75,118 @@ def escalation_detail(uow: UnitOfWork, esc: Escalation) -> dict[str, Any]:
             }
         timeline.append(entry)
     detail["timeline"] = timeline
-    detail["mails_out"] = [  # the bot's own mails about the record, queued in the same transactions as the events
-        {"queued_at": _iso(m.received_at), "sent_at": _iso(m.sent_at), "to": list(m.to_emails or []),
-         "cc": list(m.cc_emails or []), "subject": m.subject, "key": m.source_ref}
-        for m in sorted(esc.messages, key=lambda m: (m.received_at, m.id or 0)) if m.direction == "out"
-    ]
+    detail["mails_out"] = bot_mails(uow, esc)
     return detail
 
 
+def bot_mails(uow: UnitOfWork, esc: Escalation) -> list[dict[str, Any]]:
+    """The bot's own mails about the record, oldest first: every outbox row (sent, pending, failed, or refused and
+    never sent), and any copy in the message log without one. ``at`` is when it was queued, in the same transaction
+    as the event that made it."""
+    mails: list[dict[str, Any]] = []
+    keys: set[str] = set()
+    for row in uow.outbox.for_escalation(esc):
+        keys.add(row.key)
+        mails.append({
+            "at": _iso(row.created_at), "kind": row.kind, "status": row.status, "to": list(row.to_emails or []),
+            "cc": list(row.cc_emails or []), "subject": row.subject, "sent_at": _iso(row.sent_at),
+            "attempts": row.attempts, "error": row.last_error, "key": row.key, "message_id": row.message_id,
+        })
+    for msg in esc.messages:
+        if msg.direction == "out" and msg.source_ref not in keys:
+            mails.append({
+                "at": _iso(msg.received_at), "kind": msg.kind, "status": "sent" if msg.sent_at else "pending",
+                "to": list(msg.to_emails or []), "cc": list(msg.cc_emails or []), "subject": msg.subject,
+                "sent_at": _iso(msg.sent_at), "attempts": None, "error": None, "key": msg.source_ref,
+                "message_id": msg.message_id,
+            })
+    return sorted(mails, key=lambda m: datetime.fromisoformat(m["at"]))
+
+
+def when(value: str | None) -> str:
+    """An ISO moment as a person in England reads it: "Wed 2 Dec 2026 10:01 GMT", "Thu 2 Jul 2026 10:01 BST"."""
+    if not value:
+        return "-"
+    moment = datetime.fromisoformat(value)
+    if moment.tzinfo is None:  # the store keeps UTC
+        moment = moment.replace(tzinfo=UTC)
+    local = moment.astimezone(LONDON)
+    return f"{local:%a} {local.day} {local:%b %Y %H:%M} {local.tzname()}"
+
+
+def day(value: str | None) -> str:
+    """An ISO date as a person reads it: "Tue 1 Dec 2026"."""
+    if not value:
+        return "-"
+    parsed = date.fromisoformat(value)
+    return f"{parsed:%a} {parsed.day} {parsed:%b %Y}"
+
+
 def render_detail(detail: dict[str, Any]) -> str:
+    """What ``mailbot show`` prints: the record, its stages and one timeline — the mails in, the events and the
+    bot's own mails in time order — every moment in Europe/London with its zone (GMT or BST)."""
     lines = [
         f"{detail['reference']}  {detail['status']}" + (f" ({detail['outcome']})" if detail["outcome"] else ""),
         f"  subject:  {detail['subject']}",
         f"  children: {', '.join(detail['children']) or '-'}    case: {', '.join(detail['case_numbers']) or '-'}",
         f"  IRO:      {detail['iro'] or '-'}",
     ]
+    if detail.get("opened_at"):
+        closed = f"    closed: {when(detail['closed_at'])}" if detail.get("closed_at") else ""
+        lines.append(f"  opened:   {when(detail['opened_at'])}{closed}")
     if detail.get("outcome_text"):
         lines.append(f"  outcome:  {detail['outcome_text']}")
     lines.append("  stages:")
     for s in detail["stages"]:
-        due = f"due {s['due_on']} ({s['due_source']})" if s["due_on"] else "no due date"
-        answered = f", responded {s['responded_at'][:16]}" if s["responded_at"] else ""
+        due = f"due {day(s['due_on'])} ({s['due_source']})" if s["due_on"] else "no due date"
+        answered = f", responded {when(s['responded_at'])}" if s["responded_at"] else ""
         lines.append(f"    level {s['level']} {s['role']} → {s['addressee'] or 'addressee unknown'}; "
                      f"{due}{answered}; {s['outcome'] or 'current'}")
     lines.append("  timeline:")
+    entries: list[tuple[datetime, int, list[str]]] = []
     for e in detail["timeline"]:
-        if e["event"] == "action_done":  # bookkeeping of the clock (in --json); its mails are listed below
+        if e["event"] == "action_done":  # bookkeeping of the clock (in --json); the mail it sent is shown
             continue
-        mail = e.get("mail")
-        head = f"    {e['at'][:16]}  {e['event']:<14} {e['actor']}"
-        if mail:
-            head += f"  [{mail['kind']}] {mail['subject']}"
-        lines.append(head)
-        if e.get("data"):
-            lines.append("      " + ", ".join(f"{k}={v}" for k, v in e["data"].items() if v is not None))
-        if mail and mail["kind"] == "human" and mail["new_text"]:
-            text = mail["new_text"].strip()
-            snippet = text[:300] + ("…" if len(text) > 300 else "")
-            lines.extend("      | " + line for line in snippet.splitlines())
-    mails = detail.get("mails_out") or []
-    if mails:
-        lines.append("  the bot's mails:")
-    for m in mails:
-        state = f"sent {m['sent_at'][:16]}" if m["sent_at"] else "not sent yet"
-        lines.append(f"    {m['queued_at'][:16]}  {state:<22} to {', '.join(m['to']) or '-'}  {m['subject']}")
+        entries.append((_moment(e["at"]), 0, _event_lines(e)))
+    for m in detail.get("mails_out") or []:
+        entries.append((_moment(m["at"]), 1, _bot_mail_lines(m)))
+    entries.sort(key=lambda entry: entry[:2])  # at the same moment, what happened before the mail it made
+    for _, _, block in entries:
+        lines.extend(block)
     return "\n".join(lines)
+
+
+def _moment(value: str) -> datetime:
+    moment = datetime.fromisoformat(value)
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
+def _event_lines(e: dict[str, Any]) -> list[str]:
+    mail = e.get("mail")
+    head = f"    {when(e['at'])}  {e['event']:<14} {e['actor']}"
+    if mail:
+        head += f"  [{mail['kind']}] {mail['subject']}"
+    block = [head]
+    if e.get("data"):
+        block.append("      " + ", ".join(f"{k}={v}" for k, v in e["data"].items() if v is not None))
+    if mail and mail["kind"] == "human" and mail["new_text"]:
+        text = mail["new_text"].strip()
+        snippet = text[:300] + ("…" if len(text) > 300 else "")
+        block.extend("      | " + line for line in snippet.splitlines())
+    return block
+
+
+def _bot_mail_lines(m: dict[str, Any]) -> list[str]:
+    status = m["status"]
+    if status == "sent":
+        state = f"sent {when(m['sent_at'])}" if m.get("sent_at") else "sent"
+    elif status == "pending":
+        state = "pending" + (f" ({m['attempts']} tries so far: {m['error']})" if m.get("error") else "")
+    else:  # refused (never sent) or failed (given up)
+        state = status + (f": {m['error']}" if m.get("error") else "")
+    copied = f"; cc {', '.join(m['cc'])}" if m["cc"] else ""
+    return [f"    {when(m['at'])}  {'bot mail':<14} bot  [{m['kind']}] {m['subject']}",
+            f"      to {', '.join(m['to']) or '-'}{copied} — {state}"]
 
 
 def explain_mail(uow: UnitOfWork, config: Config, raw: bytes, now: datetime, received: date | None) -> dict[str, Any]:

@@ -12,6 +12,7 @@ from datetime import date
 from mailbot.clock.actions import Actions
 from mailbot.config import Config
 from parsers.commands import Command, read_command, read_response
+from parsers.machine import AUTO_REPLY
 from parsers.subject import SubjectFacts
 from parsers.themes import read_themes
 from rules.authority import COMMANDS, Act, Parties, Ruling, Standing, ruling, standing_of
@@ -148,14 +149,19 @@ class Applier:
         target = self.level(reading.facts.level)
         named, copied = self._named(reading)
         due, source = self.due(target, london_date(reading.received), reading.facts)
+        from_level, stage = esc.current_level, esc.current_stage
+        passed = stage.addressee_email if stage is not None else None
+        key = f"L{esc.current_level}.to.L{target.number}.{msg.identity}"
         self.actions.escalate(uow, esc, target, reading.received, by="mail", actor=reading.sender or "unknown",
-                              message=msg, key=f"L{esc.current_level}.to.L{target.number}.{msg.identity}",
-                              due_on=due, due_source=source, named=named, copied=copied)
+                              message=msg, key=key, due_on=due, due_source=source, named=named, copied=copied)
+        self.actions.bypass_notice(uow, esc, reading.received, from_level=from_level, passed=passed,
+                                   by=reading.sender, key=key)
 
     # -- machine mail ---------------------------------------------------------------------------------------
 
     def machine_event(self, uow: UnitOfWork, esc: Escalation, msg: Message, reading: Reading) -> None:
-        """An out-of-office or a bounce: on the record's timeline; no state and no clock changes."""
+        """An out-of-office or a bounce: on the record's timeline; no state and no clock changes. The current
+        manager away until after the due date is told to the IRO and QA managers (:meth:`_away`)."""
         verdict = reading.verdict
         data: dict[str, object] = {"reason": verdict.reason}
         if verdict.back_on:
@@ -165,6 +171,20 @@ class Applier:
         if verdict.status:
             data["status"] = verdict.status
         uow.events.append(verdict.kind, escalation=esc, message=msg, actor=reading.sender or "unknown", data=data)
+        if verdict.kind == AUTO_REPLY and verdict.back_on is not None:
+            self._away(uow, esc, msg, reading, verdict.back_on)
+
+    def _away(self, uow: UnitOfWork, esc: Escalation, msg: Message, reading: Reading, back_on: date) -> None:
+        """An out-of-office from the manager who must answer the current level, back only after its due date: the
+        IRO and QA managers are told (:meth:`Actions.away_notice`). Not for a mail that proves nothing, a record
+        closed or answered, or anyone else's absence."""
+        stage = esc.current_stage
+        sender = (reading.sender or "").lower()
+        if (not reading.proven or esc.status != "open" or stage is None or stage.responded_at is not None
+                or stage.due_on is None or not sender or sender != (stage.addressee_email or "").lower()
+                or back_on <= stage.due_on):
+            return
+        self.actions.away_notice(uow, esc, msg, reading.received, back_on=back_on)
 
     # -- replies ---------------------------------------------------------------------------------------------
 
@@ -267,6 +287,7 @@ class Applier:
                 stage.outcome = outcome
                 stage.ended_at = now
             uow.events.append(outcome, escalation=esc, message=msg, actor=actor, data={"text": command.text})
+            self.actions.closure_notice(uow, esc, now, by=reading.sender)
         elif command.action == "escalate":
             policy = self.config.policy
             target = (policy.find_level(command.level) if command.level is not None
@@ -278,9 +299,12 @@ class Applier:
                 uow.events.append("command_ignored", escalation=esc, message=msg, actor=actor,
                                   data={"command": "escalate", "reason": reason})
                 return
-            self.actions.escalate(uow, esc, target, now, by="command", actor=actor, message=msg,
-                                  key=f"L{esc.current_level}.to.L{target.number}.{msg.identity}",
+            from_level, passed = esc.current_level, stage.addressee_email if stage is not None else None
+            key = f"L{esc.current_level}.to.L{target.number}.{msg.identity}"
+            self.actions.escalate(uow, esc, target, now, by="command", actor=actor, message=msg, key=key,
                                   bypass=command.level is not None)
+            self.actions.bypass_notice(uow, esc, now, from_level=from_level, passed=passed, by=reading.sender,
+                                       key=key)
         elif command.action == "extend":
             if stage is None:
                 return
@@ -299,6 +323,8 @@ class Applier:
             stage.due_source = "extension"
             uow.events.append("extended", escalation=esc, message=msg, actor=actor,
                               data={"from": old.isoformat() if old else None, "to": new_due.isoformat()})
+            self.actions.extension_agreed(uow, esc, now, old_due=old, by=reading.sender,
+                                          key=f"L{stage.level}.extended.{msg.identity}")
         else:
             uow.events.append("note", escalation=esc, message=msg, actor=actor, data={"text": command.text})
         esc.updated_at = now

@@ -4,6 +4,10 @@ Every mail has three templates in ``templates/``: ``<name>.subject.j2`` (one lin
 ``<name>.html.j2``; HTML ones extend ``_layout.html.j2`` (tables and inline CSS, so Outlook renders them). A council
 puts its own files of the same names in the folder ``mail_out.templates`` and they win; a missing file there falls
 back to the built-in one.
+
+Dates. ``long_date`` and ``short_date`` take a date, a datetime or a :class:`rules.calendar.WorkingDate` (a due
+date as people must read it): a due date that is not a working day is shown as the working day it means, and the
+long form gives the reason — ``Tuesday 29 December 2026 (the date given, 25 December, is a bank holiday)``.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ from typing import Any
 import jinja2
 
 from mailbot.config import Config
+from rules.calendar import WorkingDate
 
 BUILT_IN = Path(__file__).resolve().parent / "templates"
 
@@ -27,16 +32,31 @@ class Rendered:
     html: str
 
 
-def long_date(value: date | datetime | None) -> str:
-    """``Tuesday 1 December 2026`` — the unambiguous form for people."""
+def long_date(value: date | datetime | WorkingDate | None) -> str:
+    """``Tuesday 1 December 2026`` — the unambiguous form for people; for a :class:`WorkingDate` that is not the
+    date given, the working day it means and why: ``Tuesday 29 December 2026 (the date given, 25 December, is a
+    bank holiday)``."""
     if value is None:
         return "—"
+    if isinstance(value, WorkingDate):
+        day = f"{value.day:%A} {value.day.day} {value.day:%B %Y}"
+        return f"{day} ({value.reason})" if value.reason else day
     return f"{value:%A} {value.day} {value:%B %Y}"
 
 
-def short_date(value: date | datetime | None) -> str:
-    """``01/12/2026`` — the house form for subjects."""
-    return "" if value is None else f"{value:%d/%m/%Y}"
+def short_date(value: date | datetime | WorkingDate | None) -> str:
+    """``01/12/2026`` — the house form for subjects (for a :class:`WorkingDate`, the working day it means)."""
+    if value is None:
+        return ""
+    if isinstance(value, WorkingDate):
+        value = value.day
+    return f"{value:%d/%m/%Y}"
+
+
+def working_day(value: date | WorkingDate | None) -> date | None:
+    """The working day a :class:`WorkingDate` means (a plain date as it is): ``{{ due | working_day | long_date }}``
+    names the day without repeating the reason."""
+    return value.day if isinstance(value, WorkingDate) else value
 
 
 def environment(templates: Path | None = None) -> jinja2.Environment:
@@ -54,6 +74,7 @@ def environment(templates: Path | None = None) -> jinja2.Environment:
     )
     env.filters["long_date"] = long_date
     env.filters["short_date"] = short_date
+    env.filters["working_day"] = working_day
     return env
 
 
@@ -78,4 +99,5 @@ def render_subject(env: jinja2.Environment, name: str, context: dict[str, Any]) 
     return " ".join(env.get_template(f"{name}.subject.j2").render(**context).split())
 
 
-__all__ = ["BUILT_IN", "Composer", "Rendered", "environment", "long_date", "render_subject", "short_date"]
+__all__ = ["BUILT_IN", "Composer", "Rendered", "environment", "long_date", "render_subject", "short_date",
+           "working_day"]

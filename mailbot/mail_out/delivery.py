@@ -75,7 +75,8 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from email.headerregistry import Address, HeaderRegistry, UnstructuredHeader
+from email.header import Header
+from email.headerregistry import Address, HeaderRegistry, UniqueUnstructuredHeader, UnstructuredHeader
 from email.message import EmailMessage
 from email.policy import SMTP as SMTP_POLICY
 from email.policy import Policy
@@ -136,8 +137,30 @@ class TokenListHeader(UnstructuredHeader):
         return policy.linesep.join(lines) + policy.linesep
 
 
+class SubjectHeader(UniqueUnstructuredHeader):
+    """The Subject, folded so that it reads back exactly as written. The ``email`` package moves a subject that
+    fits on a line of its own to the next line (``Subject:`` CRLF `` [ESC-0042] Who is …``), which a reader unfolds
+    to a leading space (Outlook's forward then reads "FW:  [ESC-0042] …"); and it encodes the non-ASCII words of a
+    subject one by one with the spaces between them outside, where RFC 2047 readers drop them ("Zoë Brontë" comes
+    back "ZoëBrontë"). So the first word stays on the ``Subject:`` line, and a non-ASCII subject is encoded whole."""
+
+    def fold(self, *, policy: Policy) -> str:
+        value = str(self)
+        if not value.isascii():
+            encoded = Header(value, "utf-8", header_name=self.name).encode(
+                linesep=policy.linesep, maxlinelen=policy.max_line_length or 78)
+            return f"{self.name}: {encoded}{policy.linesep}"
+        folded = super().fold(policy=policy)
+        head = f"{self.name}:"
+        empty_first_line = head + policy.linesep + " "
+        if folded.startswith(empty_first_line):  # the first line stays under 998 characters: 78 + the name
+            folded = head + " " + folded[len(empty_first_line):]
+        return folded
+
+
 def _header_factory() -> HeaderRegistry:
     registry = HeaderRegistry()
+    registry.map_to_type("subject", SubjectHeader)
     for name in TOKEN_HEADERS:
         registry.map_to_type(name, TokenListHeader)
     return registry
@@ -157,8 +180,10 @@ def _one_line(value: object) -> str:
     return " ".join(str(value).replace("\r", " ").replace("\n", " ").split())
 
 
-def build_message(row: OutboxMail, *, from_name: str = FROM_NAME) -> EmailMessage:
-    """The mail for an outbox row: From "IRO escalations" <the bot's address>, To, Cc, Subject, Date (when it
+def build_message(row: OutboxMail, *, from_name: str = FROM_NAME,
+                  names: Callable[[str], str | None] | None = None) -> EmailMessage:
+    """The mail for an outbox row: From "IRO escalations" <the bot's address>, To and Cc with each person's name
+    where ``names`` (the directory) knows it ("Tom Manager <tom.manager@…>"), Subject, Date (when it
     was queued, Europe/London), Message-ID ``<row.message_id>``, the row's own headers (Auto-Submitted,
     In-Reply-To, References, X-...), the text — with the HTML as ``multipart/alternative`` when there is
     some — and the attachments (``multipart/mixed``). Non-ASCII subjects, names and file names are encoded
@@ -166,9 +191,9 @@ def build_message(row: OutboxMail, *, from_name: str = FROM_NAME) -> EmailMessag
     """
     msg = EmailMessage(policy=_POLICY)
     msg["From"] = Address(display_name=from_name, addr_spec=row.from_email)
-    msg["To"] = [Address(addr_spec=a) for a in row.to_emails]
+    msg["To"] = [_address(a, names) for a in row.to_emails]
     if row.cc_emails:
-        msg["Cc"] = [Address(addr_spec=a) for a in row.cc_emails]
+        msg["Cc"] = [_address(a, names) for a in row.cc_emails]
     msg["Subject"] = _one_line(row.subject)
     msg["Date"] = format_datetime(row.created_at.astimezone(LONDON))
     msg["Message-ID"] = f"<{row.message_id}>"
@@ -186,6 +211,14 @@ def build_message(row: OutboxMail, *, from_name: str = FROM_NAME) -> EmailMessag
             maintype, subtype = "application", "octet-stream"
         msg.add_attachment(data, maintype=maintype, subtype=subtype, filename=filename)
     return msg
+
+
+def _address(email: str, names: Callable[[str], str | None] | None) -> Address:
+    """``email`` with its owner's name as the display name, when known (one line, never an address itself)."""
+    name = _one_line(names(email) or "") if names is not None else ""
+    if "@" in name or "<" in name:  # a "name" that is an address would read as a second address
+        name = ""
+    return Address(display_name=name, addr_spec=email)
 
 
 def recipients_of(row: OutboxMail) -> list[str]:
@@ -244,6 +277,7 @@ class Deliverer:
         max_attempts: int = 8,
         from_name: str = FROM_NAME,
         lease: timedelta = CLAIM_LEASE,
+        names: Callable[[str], str | None] | None = None,
     ) -> None:
         if max_attempts < 1:
             raise ValueError("max_attempts must be at least 1")
@@ -254,6 +288,7 @@ class Deliverer:
         self.max_attempts = max_attempts
         self.from_name = from_name
         self.lease = lease
+        self.names = names  # email -> the person's name (the directory), for the To and Cc display names
 
     # ---- the run ---------------------------------------------------------------------------------------
     def deliver_pending(self, limit: int = 50) -> DeliveryReport:
@@ -326,7 +361,7 @@ class Deliverer:
             if go_on is not None:
                 return go_on
         try:  # after the claim's commit: a row that cannot be made into a mail must not stay claimed forever
-            msg = build_message(row, from_name=self.from_name)
+            msg = build_message(row, from_name=self.from_name, names=self.names)
         except (ValueError, TypeError, LookupError) as exc:
             error = SendPermanentError(f"cannot build the mail: {type(exc).__name__}")
             self._record_failure(row_id, key, attempts, error, report, temporary=False)

@@ -358,11 +358,12 @@ def test_a_crash_after_fetching_loses_and_duplicates_nothing(world: World, confi
 
 # ---- 3. the lifecycle: chasers, escalation, reply, resolved -------------------------------------------------------
 
-# what every transport must send, in order: (X-IRO-Mailbot-Key, To); nothing is sent on closing
+# what every transport must send, in order: (X-IRO-Mailbot-Key, To)
 EXPECTED_SENT = [
     ("ESC-0001.L1.chase.-2@2026-12-01", [TM]),  # two working days before the due date
     ("ESC-0001.L1.chase.0@2026-12-01", [TM]),  # on the day
     ("ESC-0001.L1.escalate", [SM]),  # the day after: Level 2, to the service manager
+    ("ESC-0001.closed", [TM, SM]),  # resolved: the closure notice to the managers who took part
 ]
 
 

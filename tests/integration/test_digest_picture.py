@@ -1,19 +1,17 @@
 """The digest as a person sees it: the preview HTML rendered by headless Chromium, checked as a picture.
 
 Needs ``/usr/bin/chromium`` (Debian's ``chromium`` package). Without it the test is skipped, except under
-``CI=true`` where it fails. The PNG is read with a small decoder (zlib + the five PNG filters), so no imaging
-library is needed. Screenshots are kept under pytest's tmp_path (the path is printed when a check fails).
+``CI=true`` where it fails. The PNG is read with the small decoder of ``tests/render.py`` (zlib + the five PNG
+filters), so no imaging library is needed. Screenshots are kept under pytest's tmp_path (the path is printed when a
+check fails).
 """
 
 from __future__ import annotations
 
 import json
-import os
-import shutil
 import struct
 import subprocess
 import zlib
-from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -23,109 +21,13 @@ import pytest
 from mailbot.config import Config, parse_config
 from mailbot.mail_out.digest import render_digest
 from rules.digest import AttentionMail, RecordSnapshot, StageSnapshot, compute_digest, period_ending
+from tests.render import Picture, read_png, run, screenshot
+from tests.render import chromium as find_chromium
 
 pytestmark = pytest.mark.integration
 
 LONDON = ZoneInfo("Europe/London")
 NOW = datetime(2026, 12, 7, 8, 0, tzinfo=LONDON)
-CHROMIUM_NAMES = ("/usr/bin/chromium", "chromium", "chromium-browser", "google-chrome")
-
-
-def _chromium() -> str:
-    for name in CHROMIUM_NAMES:
-        found = shutil.which(name)
-        if found:
-            return found
-    if os.environ.get("CI") == "true":
-        pytest.fail("chromium is not installed (apt-get install -y chromium): the digest picture test needs it")
-    pytest.skip("chromium is not installed (apt-get install -y chromium)")
-
-
-# ------------------------------------------------------------------------------------------------- PNG
-
-
-@dataclass(frozen=True)
-class Picture:
-    width: int
-    height: int
-    channels: int
-    rows: list[bytes]  # unfiltered scanlines, `channels` bytes a pixel
-
-    def pixel(self, x: int, y: int) -> tuple[int, ...]:
-        c = self.channels
-        return tuple(self.rows[y][x * c:(x + 1) * c])
-
-    def non_white(self, threshold: int = 245) -> int:
-        """How many pixels are not (nearly) white, in the RGB channels."""
-        c = self.channels
-        count = 0
-        for row in self.rows:
-            for i in range(0, len(row), c):
-                if row[i] < threshold or row[i + 1] < threshold or row[i + 2] < threshold:
-                    count += 1
-        return count
-
-    def dark(self, threshold: int = 140) -> int:
-        """How many pixels are dark in every RGB channel: text, rules and the header band."""
-        c = self.channels
-        return sum(1 for row in self.rows for i in range(0, len(row), c) if max(row[i:i + 3]) < threshold)
-
-    def colours(self) -> int:
-        return len({self.pixel(x, y)[:3] for y in range(0, self.height, 7) for x in range(0, self.width, 3)})
-
-
-def _paeth(a: int, b: int, c: int) -> int:
-    p = a + b - c
-    pa, pb, pc = abs(p - a), abs(p - b), abs(p - c)
-    if pa <= pb and pa <= pc:
-        return a
-    return b if pb <= pc else c
-
-
-def read_png(data: bytes) -> Picture:
-    """Decode an 8-bit RGB or RGBA, non-interlaced PNG (what Chromium writes)."""
-    assert data[:8] == b"\x89PNG\r\n\x1a\n", "not a PNG"
-    pos, idat = 8, bytearray()
-    width = height = channels = 0
-    while pos < len(data):
-        (length,) = struct.unpack(">I", data[pos:pos + 4])
-        kind, body = data[pos + 4:pos + 8], data[pos + 8:pos + 8 + length]
-        pos += 12 + length
-        if kind == b"IHDR":
-            width, height, depth, colour, _, _, interlace = struct.unpack(">IIBBBBB", body)
-            assert depth == 8 and colour in (2, 6) and interlace == 0, (depth, colour, interlace)
-            channels = 3 if colour == 2 else 4
-        elif kind == b"IDAT":
-            idat += body
-        elif kind == b"IEND":
-            break
-    raw = zlib.decompress(bytes(idat))
-    stride = width * channels
-    rows: list[bytes] = []
-    previous = bytearray(stride)
-    for y in range(height):
-        start = y * (stride + 1)
-        kind, line = raw[start], bytearray(raw[start + 1:start + 1 + stride])
-        c = channels
-        if kind == 1:
-            for i in range(c, stride):
-                line[i] = (line[i] + line[i - c]) & 0xFF
-        elif kind == 2:
-            line = bytearray((a + b) & 0xFF for a, b in zip(line, previous, strict=True))
-        elif kind == 3:
-            for i in range(stride):
-                left = line[i - c] if i >= c else 0
-                line[i] = (line[i] + ((left + previous[i]) >> 1)) & 0xFF
-        elif kind == 4:
-            for i in range(stride):
-                left = line[i - c] if i >= c else 0
-                up_left = previous[i - c] if i >= c else 0
-                line[i] = (line[i] + _paeth(left, previous[i], up_left)) & 0xFF
-        else:
-            assert kind == 0, f"unknown PNG filter {kind}"
-        rows.append(bytes(line))
-        previous = line
-    return Picture(width, height, channels, rows)
 
 
 def test_png_decoder_reads_what_zlib_wrote() -> None:
@@ -213,15 +115,16 @@ def preview(tmp_path: Path, config: Config) -> Path:
     return path
 
 
+def _chromium() -> str:
+    return find_chromium("the digest picture test needs it")
+
+
 def _run(chromium: str, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([chromium, "--headless", "--disable-gpu", "--no-sandbox", "--hide-scrollbars",
-                           "--disable-dev-shm-usage", *args], capture_output=True, text=True, timeout=60, check=False)
+    return run(chromium, *args)
 
 
 def _screenshot(chromium: str, page: Path, out: Path, width: int, height: int) -> Picture:
-    result = _run(chromium, f"--screenshot={out}", f"--window-size={width},{height}", page.as_uri())
-    assert out.exists(), f"no screenshot from chromium: {result.stderr[-2000:]}"
-    return read_png(out.read_bytes())
+    return screenshot(chromium, page, out, width, height)
 
 
 _MEASURE = """<script>

@@ -162,7 +162,10 @@ def test_level_one_to_resolved_across_christmas(tmp_path: Path, dovecot: Dovecot
     # Tom got two chasers; Sara got the Level 2 escalation with the QA manager, the IRO and Tom copied
     chasers = from_bot(tm, cast.bot)
     assert sum(1 for m in chasers if "Reminder" in str(m["Subject"]) or "due today" in str(m["Subject"])) == 2
-    [escalation] = from_bot(sm, cast.bot)
+    # Sara, the Service Manager Dorset's Level 1 copies (seed 001), was copied on both chasers
+    assert sum(1 for m in from_bot(sm, cast.bot) if "Reminder" in str(m["Subject"])
+               or "due today" in str(m["Subject"])) == 2
+    [escalation] = [m for m in from_bot(sm, cast.bot) if "Action - Level 2 escalation" in str(m["Subject"])]
     assert str(escalation["Subject"]) == (f"[{ref}] Action - Level 2 escalation - Jane Doe - MOSAIC 123456 - "
                                           "response by 07/01/2027")  # 31 Dec is day 1 of 5; New Year's Day skipped
     cc = str(escalation["Cc"])
@@ -189,6 +192,15 @@ def test_level_one_to_resolved_across_christmas(tmp_path: Path, dovecot: Dovecot
     assert (detail["status"], detail["outcome"], detail["outcome_text"]) == ("closed", "resolved", "plan signed off")
     assert [s["level"] for s in detail["stages"]] == [1, 2]
     assert mailbot("tick", "--now", "2027-01-06T10:00").strip().endswith("0 action(s) done")  # closed: quiet
+
+    # the closure notice: Tom and Sara (who took part), QA, Hana (Dorset's Level 2 copy role) and the IRO copied
+    mailbot("send", now="2027-01-04T14:06")
+    for person in (tm, sm, qa, iro):
+        [closure] = [m for m in from_bot(person, cast.bot) if "Closed (resolved)" in str(m["Subject"])]
+    assert str(closure["Subject"]) == f"[{ref}] Closed (resolved): Level 2 escalation - Jane Doe - MOSAIC 123456"
+    assert cast.tm in str(closure["To"]) and cast.sm in str(closure["To"])
+    assert all(a in str(closure["Cc"]) for a in (cast.qa, cast.hos, cast.iro))
+    assert "plan signed off" in closure.get_body(("plain",)).get_content()  # type: ignore[union-attr]
 
     # the digest for that week shows it closed, resolved
     digest = mailbot("digest", "--period", "week", "--now", "2027-01-11T08:00")

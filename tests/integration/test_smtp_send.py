@@ -107,7 +107,8 @@ def test_mail_to_tm_cc_qa_arrives_once_each_with_headers(store: Store, smtp: Smt
     assert deliverer.deliver_pending().attempted == 0  # twice: still once
 
     [envelope] = [m for m in smtp.received if f"<{message_id}>".encode() in m.raw]
-    assert envelope.mail_from == BOT and set(envelope.rcpt_tos) == {TM, QA} and envelope.delivery_errors == ()
+    # the people, and the bot's own mailbox (mail_out.smtp.copy_to_mailbox: a hidden envelope recipient)
+    assert envelope.mail_from == BOT and envelope.rcpt_tos == (TM, QA, BOT) and envelope.delivery_errors == ()
     for user in (TM, QA):
         [msg] = copies(dovecot, user, message_id)
         assert msg["From"] == f"IRO escalations <{BOT}>"
@@ -149,7 +150,7 @@ def test_smtp_auth(store: Store, dovecot: DovecotServer, tmp_path: Path, monkeyp
 
         report = Deliverer(store, open_sender(config), clock=utc_now, allows=config.allows_address).deliver_pending()
         assert report.sent == [key]
-        assert [m.rcpt_tos for m in server.received] == [(TM,)]
+        assert [m.rcpt_tos for m in server.received] == [(TM, BOT)]  # and the mailbox's own copy
     assert len(copies(dovecot, TM, message_id)) == 1
 
 

@@ -438,7 +438,10 @@ def test_the_iros_own_resolved_through_the_gateway_closes_the_record(council: Co
     detail = council.detail()
     assert (detail["status"], detail["outcome"], detail["outcome_text"]) == ("closed", "resolved", "plan signed off")
     assert detail["timeline"][-1]["event"] == "resolved"
-    assert council.outbox() == []
+    # the one mail it causes: the closure notice to the manager who took part, QA, Dorset's Level 1 SM and the IRO
+    cast = council.cast
+    assert [(m["kind"], m["to"], m["cc"]) for m in council.outbox()] == [
+        ("closure", [cast.tm], [cast.qa, cast.sm, cast.iro])]
     assert_stays_inside(council)
 
 

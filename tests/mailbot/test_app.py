@@ -44,8 +44,9 @@ def test_catch_up_after_downtime_sends_one_digest_and_one_chaser(tmp_path: Path,
     clock.now = datetime(2026, 12, 2, 10, 0, tzinfo=UTC)
     service.scheduler.catch_up()
     service.scheduler.catch_up()
-    # one catch-up: the escalation (the due date passed), not a burst of the missed chasers; the digest once
-    assert sent(tmp_path) == ["ESC-0001.L1.escalate", "digest.week.2026-11-29"]
+    # one catch-up: the escalation (the due date passed), not a burst of the missed chasers; the digest once (and,
+    # as the directory has no Head of Locality for Level 2's copy, the IRO and QA are asked who that is)
+    assert sent(tmp_path) == ["ESC-0001.L1.escalate", "ESC-0001.L1.escalate.copies", "digest.week.2026-11-29"]
 
 
 def test_scheduler_has_its_jobs_coalescing(tmp_path: Path, clock: Clock) -> None:

@@ -632,3 +632,110 @@ def test_any_spaces_between_words_read_as_one(pair: tuple[str, Command], spaces:
         expected.by_working_days,
     )
     assert found == read_command(_RUN_OF_SPACES.sub(" ", spaced), RECEIVED)
+
+
+# -- the outcome or note text: the command's own words, without sign-off or signature -----------------------
+
+SIGNATURE = "Ira Reviewer\nIndependent Reviewing Officer\nQuality Assurance and Reviewing Service"
+
+OUTCOME_TEXTS: list[tuple[str, str, str]] = [
+    # (shape, the new text of the IRO's reply, the outcome text kept)
+    ("the issue's reply: name, blank, name and title block",
+     f"Resolved – plan signed off\n\nIra\n\n{SIGNATURE}", "plan signed off"),
+    ("Outlook: every line its own paragraph",
+     "Resolved – plan signed off\n\nIra\n\nIra Reviewer\n\nIndependent Reviewing Officer\n\n"
+     "Quality Assurance and Reviewing Service\n\nTel: 01305 224000", "plan signed off"),
+    ("Outlook: kind regards, name | title, contact lines",
+     "Resolved – plan signed off\n\nKind regards\n\nIra Reviewer | Independent Reviewing Officer\n"
+     "Children's Services | Dorset Council\nT: 01305 224000 | M: 07700 900123\nE: ira.reviewer@dorset.gov.uk\n"
+     "www.dorsetcouncil.gov.uk\n[cid:image001.png@01DB4A2C.5F3E1B20]", "plan signed off"),
+    ("Outlook: a signature picture and pronouns",
+     "Resolved – plan signed off\n\nIra Reviewer (she/her)\nSenior IRO\n<image001.png>", "plan signed off"),
+    ("Gmail: the -- delimiter", f"Resolved – plan signed off\n\n-- \n{SIGNATURE}\n01305 224000", "plan signed off"),
+    ("iPhone", "Resolved – plan signed off\n\nSent from my iPhone", "plan signed off"),
+    ("Outlook for iOS", "Resolved – plan signed off\n\nGet Outlook for iOS<https://aka.ms/o0ukef>",
+     "plan signed off"),
+    ("sign-off then name", "Resolved – plan signed off\nThanks\nIra", "plan signed off"),
+    ("sign-off and name on one line", "Resolved – plan signed off\n\nThanks, Ira", "plan signed off"),
+    ("many thanks, blank, name", "Resolved – plan signed off\n\nMany thanks\n\nIra", "plan signed off"),
+    ("best wishes with the full name", "Resolved – plan signed off\nBest wishes Ira Reviewer", "plan signed off"),
+    ("a name alone under the line", "Resolved – plan signed off\nIra", "plan signed off"),
+    ("a name with title under the line", f"Resolved – plan signed off\n{SIGNATURE}", "plan signed off"),
+    ("an initial", "Resolved – plan signed off\n\nJ.", "plan signed off"),
+    ("a title line alone", "Resolved – plan signed off\nIndependent Reviewing Officer", "plan signed off"),
+    ("no signature", "Resolved – plan signed off", "plan signed off"),
+    ("closing words on the command line", "Resolved – plan signed off, thanks Ira", "plan signed off"),
+    ("a closing sentence on the command line", "Resolved – plan signed off. Thanks, Ira", "plan signed off."),
+    ("a name after a full stop on the command line", "Resolved – plan signed off. Ira", "plan signed off."),
+    ("only closing words on the command line", "Resolved, thanks Ira\n\nIra Reviewer", ""),
+    ("a genuine two-line outcome", "Resolved – plan signed off.\nReview booked for 6 January.",
+     "plan signed off.\nReview booked for 6 January."),
+    ("a two-line outcome signed off", "Resolved – plan signed off.\nReview booked for 6 January.\n\nThanks\nIra",
+     "plan signed off.\nReview booked for 6 January."),
+    ("two paragraphs, then the signature",
+     "Resolved – plan signed off.\n\nThe placement is stable and contact is agreed.\n\nKind regards,\n\n"
+     f"Ira\n\n{SIGNATURE}", "plan signed off.\n\nThe placement is stable and contact is agreed."),
+    ("a role named in a sentence is not a title",
+     "Resolved – plan signed off.\nHead of Service agreed the funding.\n\nIra",
+     "plan signed off.\nHead of Service agreed the funding."),
+    ("a line that goes on to a name", "Resolved – agreed at the meeting with\nJane Smith",
+     "agreed at the meeting with\nJane Smith"),
+    ("a command word alone, then the signature", f"Resolved\n\nIra\n\n{SIGNATURE}", ""),
+    ("the quoted history is not the outcome",
+     "Resolved – plan signed off\n\nFrom: Tom Manager <tom.manager@example.test>\nSent: 24 November 2026 09:12\n"
+     "To: Jane Iro\nSubject: RE: Level 1 escalation\n\nPlan to panel on Thursday.", "plan signed off"),
+    ("escalate with a reason, signed", "Escalate – no response from the Team Manager\n\nThanks\nIra",
+     "no response from the Team Manager"),
+    ("withdraw with a reason, signed", "Withdrawn – duplicate of ESC-0008\nIra Reviewer\nIRO", "duplicate of ESC-0008"),
+    ("a note over two paragraphs",
+     "Note: spoke to the TM by phone.\n\nShe will send the plan by Friday.\n\nThanks\nIra\n\nIra Reviewer\n"
+     "Independent Reviewing Officer", "spoke to the TM by phone.\n\nShe will send the plan by Friday."),
+    ("a note under its head, signed", "Note:\nSpoke to the SM.\nShe will reply today.\n\nIra",
+     "Spoke to the SM.\nShe will reply today."),
+    ("a note with a telephone number in a sentence",
+     "Note: TM asked to be called on 01305 224000 tomorrow.\n\nIra",
+     "TM asked to be called on 01305 224000 tomorrow."),
+]
+
+
+@pytest.mark.parametrize(("text", "kept"), [(t, k) for _, t, k in OUTCOME_TEXTS], ids=[s for s, _, _ in OUTCOME_TEXTS])
+def test_the_text_kept_is_the_commands_own_words(text: str, kept: str) -> None:
+    command = read_command(text, RECEIVED)
+    assert command is not None
+    assert command.text == kept
+
+
+def test_a_note_that_is_only_a_signature_is_no_note() -> None:
+    assert read_command("Note:\n\nIra\n\nIra Reviewer\nIndependent Reviewing Officer", RECEIVED) is None
+
+
+def test_a_long_outcome_is_capped_before_its_signature() -> None:
+    text = "Resolved – " + "the plan was signed off at panel. " * 100 + f"\n\nIra\n\n{SIGNATURE}"
+    command = read_command(text, RECEIVED)
+    assert command is not None and len(command.text) <= MAX_TEXT_CHARS
+    assert command.text.startswith("the plan was signed off at panel.") and "Ira" not in command.text
+
+
+SIGN_OFFS = ["Thanks", "Thanks,", "Many thanks", "Kind regards", "Regards,", "Best wishes", "Cheers", "Thank you",
+             "Thanks, Ira", "Thanks Ira", "Kind regards, Ira Reviewer", "Ira", "Ira Reviewer", "J.", "-- ",
+             "Sent from my iPhone", "Get Outlook for Android", "Independent Reviewing Officer", "Tel: 01305 224000",
+             "ira.reviewer@dorset.gov.uk", "Quality Assurance and Reviewing Service", "Ira Reviewer (she/her)"]
+SIGNATURE_LINES = ["", "Ira", "Ira Reviewer", "Independent Reviewing Officer", "Children's Services",
+                   "Dorset Council", "M: 07700 900123", "www.dorsetcouncil.gov.uk", "[cid:image001.png@01DB]"]
+OUTCOMES = ["plan signed off", "plan signed off.\nReview booked for 6 January.", "care plan updated at panel",
+            "plan signed off.\n\nContact with her brother is agreed.", ""]
+
+
+@given(
+    outcome=st.sampled_from(OUTCOMES),
+    blank=st.booleans(),
+    sign_off=st.sampled_from(SIGN_OFFS),
+    signature=st.lists(st.sampled_from(SIGNATURE_LINES), max_size=8),
+)
+def test_whatever_the_sign_off_the_outcome_is_kept_whole(
+    outcome: str, blank: bool, sign_off: str, signature: list[str]
+) -> None:
+    head = f"Resolved – {outcome}" if outcome else "Resolved"
+    text = "\n".join([head, *([""] if blank else []), sign_off, *signature])
+    command = read_command(text, RECEIVED)
+    assert command == cmd("resolved", text=outcome)

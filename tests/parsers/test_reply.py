@@ -9,7 +9,18 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from parsers import reply
-from parsers.reply import ends_with_attribution, find_quote_start, strip_quotes, strip_reply, strip_signature
+from parsers.reply import (
+    ends_with_attribution,
+    find_quote_start,
+    is_contact_line,
+    is_name_line,
+    is_title_line,
+    is_valediction,
+    sign_off_start,
+    strip_quotes,
+    strip_reply,
+    strip_signature,
+)
 
 CORPUS = Path(__file__).resolve().parents[2] / ".." / "shared" / "corpus"
 CRISP = CORPUS / "crisp"
@@ -402,3 +413,86 @@ def test_crisp_visible_reply(name: str) -> None:
 def test_crisp_date_header_placeholder(header: str) -> None:
     text = (CRISP / "email_with_date_headers.txt").read_text(encoding="utf-8").replace("[DATE]", header)
     assert strip_reply(text) == "Thank you very much."
+
+
+# -- the sign-off under a short text (what a command's outcome or note text leaves out) ---------------------
+
+
+@pytest.mark.parametrize("line", ["Ira", "Ira Reviewer", "J.", "J", "Mary-Jane O'Brien", "Ira Reviewer (she/her)",
+                                  "Anna van der Berg", "IRA", "**Ira**", "Ira\u2003Reviewer"])
+def test_names_alone(line: str) -> None:
+    assert is_name_line(line)
+
+
+@pytest.mark.parametrize("line", ["Agreed", "Done.", "Review booked for 6 January.", "ira", "Plan Signed",
+                                  "Tom will chair it", "Friday", "6 January", "x" * 200, "Hi Tom", "Ira."])
+def test_not_names(line: str) -> None:
+    assert not is_name_line(line)
+
+
+@pytest.mark.parametrize("line", ["Thanks", "Thanks,", "Many thanks", "Thank you", "Thank you all", "Kind regards,",
+                                  "Regards", "Best wishes", "Best", "Cheers Ira", "Thanks, Ira", "Thanks Ira Reviewer",
+                                  "Kindest regards, J.", "Yours sincerely", "KR", "Ta.", "With thanks"])
+def test_valedictions(line: str) -> None:
+    assert is_valediction(line)
+
+
+@pytest.mark.parametrize("line", ["Thanks for your help", "Best practice says otherwise", "Take the plan to panel",
+                                  "Thanks to the TM the plan is done", "Regardless of the date", "thanks " * 40])
+def test_not_valedictions(line: str) -> None:
+    assert not is_valediction(line)
+
+
+@pytest.mark.parametrize("line", ["Independent Reviewing Officer", "Quality Assurance and Reviewing Service", "IRO",
+                                  "Ira Reviewer | Independent Reviewing Officer", "Children's Services, Dorset Council",
+                                  "Team Manager - Children in Care East", "Head of Service", "SENIOR IRO"])
+def test_title_lines(line: str) -> None:
+    assert is_title_line(line)
+
+
+@pytest.mark.parametrize("line", ["Head of Service agreed the funding.", "Team Manager to update the plan",
+                                  "Reviewing Officer:", "Officer " * 40])
+def test_not_title_lines(line: str) -> None:
+    assert not is_title_line(line)
+
+
+@pytest.mark.parametrize("line", ["Tel: 01305 224000", "T: 01305 224000 | M: 07700 900123", "Mobile no. 07700 900123",
+                                  "E: ira.reviewer@dorset.gov.uk", "ira.reviewer@dorset.gov.uk", "01305 224000",
+                                  "+44 (0)1305 224000", "www.dorsetcouncil.gov.uk", "https://x.example/a",
+                                  "[cid:image001.png@01DB4A2C.5F3E1B20]", "<image001.png>", "(she/her)",
+                                  "My working days are Monday to Thursday"])
+def test_contact_lines(line: str) -> None:
+    assert is_contact_line(line)
+
+
+@pytest.mark.parametrize("line", ["Review on 18/12/2026", "2026-12-18", "Call the TM on 01305 224000 tomorrow.",
+                                  "Team meeting: Friday", "Extension agreed"])
+def test_not_contact_lines(line: str) -> None:
+    assert not is_contact_line(line)
+
+
+@pytest.mark.parametrize(
+    ("lines", "previous", "start"),
+    [
+        (["", "Ira", "", "Ira Reviewer", "Independent Reviewing Officer"], "plan signed off", 1),
+        (["Thanks", "Ira"], "plan signed off", 0),
+        (["Review booked for 6 January.", "", "Ira"], "plan signed off.", 2),
+        (["Review booked for 6 January."], "plan signed off.", 1),
+        (["Ira"], "plan signed off", 0),
+        (["Ira"], "", 0),  # nothing before a name: it signs
+        (["Jane Smith"], "agreed at the meeting with", 1),  # the line before goes on
+        (["Jane Smith", "Review booked."], "agreed with Tom.", 2),  # a name in the text, text after it
+        (["Jane Smith", "Team Manager"], "plan signed off", 0),  # a name over a title
+        (["", "", "Sent from my iPhone"], "plan signed off", 2),
+        (["-- ", "Ira"], "plan signed off", 0),
+        ([], "plan signed off", 0),
+    ],
+)
+def test_sign_off_start(lines: list[str], previous: str, start: int) -> None:
+    assert sign_off_start(lines, previous) == start
+
+
+def test_strip_signature_keeps_names_and_titles() -> None:
+    """strip_signature (the new text of every mail) is unchanged: a name or title block alone is not cut there."""
+    text = "Resolved – plan signed off\n\nIra\n\nIra Reviewer\nIndependent Reviewing Officer"
+    assert strip_signature(text) == text

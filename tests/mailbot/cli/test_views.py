@@ -97,6 +97,11 @@ def test_escalation_detail_has_the_stages_and_one_timeline(bot: Ingestor, store:
     assert response["mail"]["new_text"] == "Plan to panel on Thursday."
     assert done == {"at": "2026-11-27T10:00:00+00:00", "event": "action_done", "actor": "bot",
                     "data": {"action": "ask_iro", "key": "L1.ask_iro"}}
+    [asked] = detail["mails_out"]  # the bot's own mail, with ISO times as the events have them
+    assert {k: asked[k] for k in ("at", "kind", "status", "to", "cc", "sent_at", "key")} == {
+        "at": "2026-11-27T10:00:00+00:00", "kind": "ask_iro", "status": "pending", "to": [IRO], "cc": [],
+        "sent_at": None, "key": f"{ref}.L1.ask_iro"}
+    assert asked["subject"].startswith(f"[{ref}] ")
 
 
 def test_render_detail_hides_the_clocks_bookkeeping_that_json_keeps(bot: Ingestor, store: Store, config: Config,
@@ -112,10 +117,12 @@ def test_render_detail_hides_the_clocks_bookkeeping_that_json_keeps(bot: Ingesto
     assert lines[1] == f"  subject:  {SUBJECT}"
     assert lines[2] == "  children: Jane Doe    case: 123456"
     assert lines[3] == f"  IRO:      {IRO}"
-    assert (f"    level 1 Team Manager → {TM}; due 2026-12-01 (subject), responded 2026-11-25T10:00; current"
-            in lines)
-    assert any(line.startswith("    2026-11-24T09:15  opened") and f"[human] {SUBJECT}" in line for line in lines)
-    assert any(line.startswith("    2026-11-25T10:00  response") for line in lines)
+    assert lines[4] == "  opened:   Tue 24 Nov 2026 09:15 GMT"
+    assert (f"    level 1 Team Manager → {TM}; due Tue 1 Dec 2026 (subject), responded Wed 25 Nov 2026 10:00 GMT; "
+            "current" in lines)
+    assert any(line.startswith("    Tue 24 Nov 2026 09:15 GMT  opened") and f"[human] {SUBJECT}" in line
+               for line in lines)
+    assert any(line.startswith("    Wed 25 Nov 2026 10:00 GMT  response") for line in lines)
     assert "      | Plan to panel on Thursday." in lines
 
 
@@ -126,7 +133,12 @@ def test_render_detail_still_shows_the_mail_the_clock_sent(bot: Ingestor, store:
         esc = uow.escalations.get(ref)
         [asked] = uow.outbox.for_escalation(esc)
         text = render_detail(escalation_detail(uow, esc))
-    assert asked.subject in text
+    lines = text.splitlines()
+    timeline = lines[lines.index("  timeline:") + 1 :]
+    mail = timeline.index(f"    Fri 27 Nov 2026 10:00 GMT  bot mail       bot  [ask_iro] {asked.subject}")
+    assert timeline[mail + 1] == f"      to {IRO} — pending"
+    assert mail == len(timeline) - 2  # after the manager's response, in time order
+    assert any(line.startswith("    Wed 25 Nov 2026 10:00 GMT  response") for line in timeline[:mail])
 
 
 def test_render_detail_of_a_closed_record_without_a_manager() -> None:
@@ -147,7 +159,7 @@ def test_render_detail_of_a_closed_record_without_a_manager() -> None:
         "  stages:",
         "    level 2 Service Manager → addressee unknown; no due date; withdrawn",
         "  timeline:",
-        f"    2026-11-24T09:15  withdrawn      {IRO}",
+        f"    Tue 24 Nov 2026 09:15 GMT  withdrawn      {IRO}",
         "      text=duplicate",
     ]
 

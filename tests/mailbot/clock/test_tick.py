@@ -69,7 +69,7 @@ def test_two_chasers_then_escalation_to_the_service_manager(bot: Ingestor, ticke
     rows = outbox(store)
     assert [r[0] for r in rows] == ["chaser", "chaser", "escalation"]
     chaser = rows[0]
-    assert chaser[2] == [TM] and set(chaser[3]) == {IRO, QA}
+    assert chaser[2] == [TM] and set(chaser[3]) == {IRO, QA, SM}  # Dorset's Level 1 copies the Service Manager
     assert chaser[4].startswith(f"[{ref}] Reminder: Level 1 escalation")
     escalation = rows[2]
     assert escalation[2] == [SM]

@@ -150,6 +150,42 @@ def test_iro_resolves(bot: Ingestor, store: Store) -> None:
         assert (esc.status, esc.outcome, esc.outcome_text) == ("closed", "resolved", "plan signed off")
 
 
+ISSUE_REPLY = ("Resolved – plan signed off\n\nIra\n\nIra Reviewer\nIndependent Reviewing Officer\n"
+               "Quality Assurance and Reviewing Service")
+
+
+@pytest.mark.parametrize(("build", "text", "kept"), [
+    (outlook_reply, ISSUE_REPLY, "plan signed off"),
+    (plain_reply, ISSUE_REPLY, "plan signed off"),  # iPhone: "Sent from my iPhone" and the quote under it
+    (outlook_reply, "Resolved – plan signed off.\nReview booked for 6 January.\n\nThanks\nIra",
+     "plan signed off.\nReview booked for 6 January."),
+], ids=["outlook", "iphone", "two lines"])
+def test_the_outcome_kept_is_the_iros_words_without_the_signature(bot: Ingestor, store: Store, build: object,
+                                                                  text: str, kept: str) -> None:
+    thread = Thread(SUBJECT)
+    ref = _open(bot, thread)
+    raw = build(thread, sender=IRO, to=[TM], cc=[BOT], text=text, when=START)  # type: ignore[operator]
+    assert bot.ingest(raw).reference == ref
+    with store.unit_of_work() as uow:
+        esc = uow.escalations.get(ref)
+        assert (esc.status, esc.outcome, esc.outcome_text) == ("closed", "resolved", kept)
+        [resolved] = [e for e in uow.events.for_escalation(esc) if e.kind == "resolved"]
+        assert resolved.data == {"text": kept}
+        assert resolved.message.new_text == text  # the mail itself is kept as it was written
+
+
+def test_a_note_is_kept_without_the_signature(bot: Ingestor, store: Store) -> None:
+    thread = Thread(SUBJECT)
+    ref = _open(bot, thread)
+    bot.ingest(outlook_reply(thread, sender=IRO, to=[BOT], cc=[], when=START,
+                             text="Note: spoke to Tom by phone, the plan goes to panel on Thursday.\n\nThanks\n\n"
+                                  "Ira Reviewer\nIndependent Reviewing Officer\nTel: 01305 224000"))
+    with store.unit_of_work() as uow:
+        esc = uow.escalations.get(ref)
+        [note] = [e for e in uow.events.for_escalation(esc) if e.kind == "note"]
+        assert note.data == {"text": "spoke to Tom by phone, the plan goes to panel on Thursday."}
+
+
 def test_iro_bypasses_to_level_three(bot: Ingestor, store: Store) -> None:
     thread = Thread(SUBJECT)
     ref = _open(bot, thread)

@@ -156,6 +156,18 @@ def test_build_message_headers_encoding_and_parts(store: Store, config: Config) 
                            ("tracker.csv", "text/csv", b"a,b\n1,2\n")]
 
 
+def test_to_and_cc_carry_the_directory_names(store: Store, config: Config) -> None:
+    """People see "Tom Manager <tm@…>", as from any colleague; a name that looks like an address is dropped (it
+    would read as a second address), and someone the directory does not know is the bare address."""
+    queue(store, config, "named", html=None)
+    names = {"tm@example.test": "Tom Manager", "qa@example.test": "evil@elsewhere.test"}
+    back = email.message_from_bytes(build_message(row(store, "named"), names=names.get).as_bytes(),
+                                    policy=email.policy.default)
+    assert str(back["To"]) == "Tom Manager <tm@example.test>"
+    assert [a.display_name for a in back["To"].addresses] == ["Tom Manager"]
+    assert str(back["Cc"]) == "qa@example.test"
+
+
 def test_build_message_text_only_and_row_headers_cannot_override(store: Store, config: Config) -> None:
     queue(store, config, "plain", html=None)
     with store.unit_of_work() as uow:

@@ -173,7 +173,7 @@ def test_subject_and_text_carry_the_figures(store: Store, config: Config) -> Non
     assert "Level 1 (Team Manager): 1 from 1 response" in text
     assert "no theme recorded: 2" in text
     assert "from Tom Manager <tom.manager@example.test>: Re: Lunch on Friday?" in text
-    assert "Sent by iro-mailbot." in text
+    assert "Sent from the IRO escalations mailbox, Example Council." in text
 
 
 class _Html(HTMLParser):
@@ -201,7 +201,7 @@ def test_html_is_outlook_safe(store: Store, config: Config) -> None:
     assert all(attrs.get("style") for attrs in cells), "every table cell is styled inline"
     assert not re.search(r"display\s*:\s*(flex|grid)", html)
     assert "IRO escalations — Example Council" in html
-    assert "Sent by iro-mailbot. Reply to this mail to reach the IRO escalations mailbox." in html
+    assert "Sent from the IRO escalations mailbox, Example Council. To answer, reply to all" in html
     assert refs["overdue"] in html and "Jane Doe" in html
     widths = [attrs.get("width") for tag, attrs in parser.tags if tag == "table"]
     assert "680" in widths
@@ -270,7 +270,7 @@ def test_the_layout_is_generic(config: Config) -> None:
     html = env.from_string('{% extends "_layout.html.j2" %}{% block body %}<p style="margin:0">Hello</p>'
                            '{% endblock %}').render(council="Example Council")
     assert "IRO escalations — Example Council" in html and "Hello" in html
-    assert "Sent by iro-mailbot." in html
+    assert "Sent from the IRO escalations mailbox, Example Council." in html
 
 
 # ------------------------------------------------------------------------------------------------- queueing
