@@ -11,6 +11,7 @@ import email
 import email.policy
 import json
 import os
+import re
 import smtplib
 import subprocess
 import sys
@@ -31,6 +32,8 @@ from tests.servers import DEFAULT_PASSWORD, DovecotServer, SmtpServer
 pytestmark = pytest.mark.integration
 
 DOMAIN = "example.test"
+# as Outlook writes: long msg-id headers on one line (the email package's default would RFC 2047-encode them)
+OUTLOOK = email.policy.default.clone(max_line_length=998)
 PASSWORD_ENV = "MAILBOT_TEST_IMAP_PASSWORD"
 
 
@@ -92,13 +95,13 @@ class Person:
 
     def send(self, *, to: list[str], cc: list[str], subject: str, text: str, when: datetime,
              reply_to: email.message.EmailMessage | None = None, html: bool = False) -> str:
-        msg = EmailMessage()
+        msg = EmailMessage(policy=OUTLOOK)
         msg["From"] = f"{self.name} <{self.address}>"
         msg["To"] = ", ".join(to)
         msg["Cc"] = ", ".join(cc)
         msg["Subject"] = subject
         msg["Date"] = format_datetime(when)
-        msg["Message-ID"] = make_msgid(domain=DOMAIN)
+        msg["Message-ID"] = exchange_message_id()
         quoted = ""
         if reply_to is not None:
             msg["In-Reply-To"] = reply_to["Message-ID"]
@@ -117,6 +120,33 @@ class Person:
         with smtplib.SMTP(self.smtp.host, self.smtp.port, timeout=10) as client:
             client.send_message(msg)
         return str(msg["Message-ID"]).strip("<>")
+
+
+def exchange_message_id() -> str:
+    """A Message-ID as Exchange Online writes them: 79 characters with the brackets."""
+    local = "LO2P265MB7856" + uuid.uuid4().hex.upper()[:25]
+    return f"<{local}@LO2P265MB7856.GBRP265.PROD.OUTLOOK.COM>"
+
+
+MSG_ID = re.compile(r"<[!-;=?-~]+@[!-;=?-~]+>")
+
+
+def assert_threaded(people: list[Person], bot: str) -> int:
+    """Every mail the bot sent, in every mailbox: In-Reply-To names a mail of the conversation (one somebody sent
+    or received here), References holds only valid msg-ids, never an encoded word. Returns how many were checked."""
+    mails = [m for person in people for m in person.inbox()]
+    known = {str(m["Message-ID"]).strip() for m in mails}
+    checked = 0
+    for m in mails:
+        if bot not in str(m["From"]):
+            continue
+        in_reply_to, references = str(m["In-Reply-To"] or ""), str(m["References"] or "")
+        assert "=?" not in in_reply_to + references, m["Subject"]
+        assert MSG_ID.fullmatch(in_reply_to) and in_reply_to in known, (m["Subject"], in_reply_to)
+        tokens = references.split()
+        assert tokens and all(MSG_ID.fullmatch(t) for t in tokens) and in_reply_to in tokens, m["Subject"]
+        checked += 1
+    return checked
 
 
 def message_ids(person: Person) -> Counter[str]:
@@ -210,6 +240,8 @@ def test_level_one_to_resolved_across_christmas(tmp_path: Path, dovecot: Dovecot
     for person in (iro, tm, sm, qa):
         counts = message_ids(person)
         assert counts and max(counts.values()) == 1, (person.address, counts)
+    # and every mail the bot sent replies into the conversation, with the people's 79-character Exchange ids intact
+    assert assert_threaded([iro, tm, sm, qa], cast.bot) >= 5
 
 
 def exchange_oof(person: Person, *, to: str, about: email.message.EmailMessage, when: datetime) -> None:
