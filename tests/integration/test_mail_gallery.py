@@ -37,7 +37,7 @@ NAVY = (0x1F, 0x3A, 0x5F)  # its header band
 
 #: What the scenario must at least make the bot send (new kinds are welcome: the gallery takes whatever is queued).
 KINDS = {"acknowledgement", "chaser", "escalation", "refused", "not_counted", "extension", "ask_iro",
-         "directory_gap", "budget", "referral", "digest"}
+         "directory_gap", "budget", "referral", "digest", "closure", "extension_agreed", "bypass", "away"}
 
 
 @pytest.fixture(scope="module")
@@ -73,6 +73,10 @@ def test_preview_writes_every_mail_the_story_queues(gallery: tuple[Path, str]) -
         text = page.with_suffix(".txt").read_text(encoding="utf-8")
         assert text.startswith("From: ") and f"Subject: {subject}" in text, page
     assert f"{len(pages)} mail(s) written to {folder}" in output
+    # a record resolved at the Cafcass stage says so, not "Level 5 escalation"
+    closures = [str(email.message_from_bytes(p.with_suffix(".eml").read_bytes(), policy=email.policy.default)
+                    ["Subject"]) for p in pages if p.stem.endswith("-closure")]
+    assert any("Closed (resolved): Level 5 (Cafcass referral stage) - " in s for s in closures), closures
 
 
 _MEASURE = """<script>

@@ -133,7 +133,7 @@ def test_a_cafcass_referral_closes_with_the_outcome_said(bot: Ingestor, store: S
     iro_says(bot, clock, thread, "Cafcass referral", at(26, 11, 10))
     [closure] = rows(store, ref, "closure")
     assert (closure.to, closure.cc) == ([TM], [QA, SM, IRO])
-    assert "Closed (referred to Cafcass)" in closure.subject
+    assert closure.subject == f"[{ref}] Closed (referred to Cafcass): Level 1 escalation - Jane Doe - MOSAIC 123456"
     assert "referring the matter to Cafcass" in closure.text
     fit_for_managers(closure)
 
