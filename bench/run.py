@@ -664,6 +664,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--keep", action="store_true", help="keep the work folder (stores, logs)")
     parser.add_argument("-v", "--verbose", action="store_true", help="say what each step measured as it goes")
     args = parser.parse_args(argv)
+    # SIGTERM ends the run like Ctrl-C: the servers are stopped and the work folder removed on the way out
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(128 + signal.SIGTERM))
     sizes = SMOKE if args.smoke else QUICK if args.quick else FULL
     sections = args.only or SECTIONS
     started = time.monotonic()
