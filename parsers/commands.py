@@ -79,6 +79,7 @@ class Command:
     until: date | None = None  # extend to a date
     by_working_days: int | None = None  # extend by N working days (the service does the calendar sum)
     text: str = ""  # outcome / note text: the rest of the line and following lines, stripped
+    to_role: str = ""  # escalate "to Head of Service" / "to the AD": the words naming whom (the ladder decides)
 
 
 @dataclass(frozen=True)
@@ -342,6 +343,7 @@ def _finish_command(
     level: int | None = None
     until: date | None = None
     days: int | None = None
+    to_role = ""
     if action == "extend":
         tail = _extend_tail(rest, received)
         if tail is None:
@@ -352,12 +354,24 @@ def _finish_command(
         if tail_level is None:
             return None
         level, rest, targeted = tail_level
+        if targeted and level is None and rest.strip():
+            to_role = _role_words(rest)
         strict = strict and not targeted
     if strict and not _separated(rest):
         return None
     if _hedged(rest):
         return None
-    return Command(action, level=level, until=until, by_working_days=days, text=_body(rest, following))
+    return Command(action, level=level, until=until, by_working_days=days, text=_body(rest, following),
+                   to_role=to_role)
+
+
+_ROLE_END = re.compile(r"[.,;:!?()\[\]]| [-–—] |\b(?:please|now|asap|today|as|because|since|thanks)\b", re.I)
+
+
+def _role_words(rest: str) -> str:
+    """The words naming a role after "escalate to": up to a separator or a polite tail ("please", "now")."""
+    head = _ROLE_END.split(rest[:200], maxsplit=1)[0]
+    return " ".join(head.split())[:80]
 
 
 def _separated(rest: str) -> bool:

@@ -99,7 +99,8 @@ POSITIVE: list[tuple[str, Command]] = [
     ("I wish to escalate this to stage 3", cmd("escalate", level=3)),
     ("Escalation to level 2", cmd("escalate", level=2)),
     ("Move to stage two", cmd("escalate", level=2)),
-    ("Escalate to Head of Service", cmd("escalate", text="Head of Service")),
+    ("Escalate to Head of Service", cmd("escalate", text="Head of Service", to_role="Head of Service")),
+    ("Escalate to the AD, please", cmd("escalate", text="AD, please", to_role="AD")),
     (
         "Escalate to level 3 – no reply from the Service Manager",
         cmd("escalate", level=3, text="no reply from the Service Manager"),
