@@ -187,7 +187,9 @@ def build_message(row: OutboxMail, *, from_name: str = FROM_NAME,
     was queued, Europe/London), Message-ID ``<row.message_id>``, the row's own headers (Auto-Submitted,
     In-Reply-To, References, X-...), the text — with the HTML as ``multipart/alternative`` when there is
     some — and the attachments (``multipart/mixed``). Non-ASCII subjects, names and file names are encoded
-    (RFC 2047/2231); bodies are quoted-printable, so the mail is 7-bit clean with SMTP line endings.
+    (RFC 2047/2231); bodies are quoted-printable, so the mail is 7-bit clean with SMTP line endings. The first
+    ``text/calendar`` attachment is no attachment but a meeting request: the last part of the alternative
+    (see :func:`_add_calendar`).
     """
     msg = EmailMessage(policy=_POLICY)
     msg["From"] = Address(display_name=from_name, addr_spec=row.from_email)
@@ -205,12 +207,39 @@ def build_message(row: OutboxMail, *, from_name: str = FROM_NAME,
     msg.set_content(row.body_text or "", subtype="plain")
     if row.body_html:
         msg.add_alternative(row.body_html, subtype="html")
-    for filename, content_type, data in row.attachment_list():
+    attachments = row.attachment_list()
+    calendar = next((i for i, (_f, content_type, _d) in enumerate(attachments) if _is_calendar(content_type)), None)
+    if calendar is not None:  # before any attachment: the alternative must be the first part of multipart/mixed
+        _add_calendar(msg, attachments[calendar][2])
+    for index, (filename, content_type, data) in enumerate(attachments):
+        if index == calendar:
+            continue
         maintype, _, subtype = content_type.partition("/")
         if not maintype or not subtype or "/" in subtype or maintype == "multipart":
             maintype, subtype = "application", "octet-stream"
         msg.add_attachment(data, maintype=maintype, subtype=subtype, filename=filename)
     return msg
+
+
+def _is_calendar(content_type: str) -> bool:
+    return content_type.strip().lower().startswith("text/calendar")
+
+
+_ICAL_METHOD = re.compile(rb"^METHOD:([A-Za-z-]{1,32})\r?$", re.MULTILINE)
+
+
+def _add_calendar(msg: EmailMessage, data: bytes) -> None:
+    """An outbox attachment of type ``text/calendar`` (``mailbot.mail_out.invite``) as the last part of the
+    ``multipart/alternative`` — text/plain, text/html, text/calendar; method=REQUEST — where Outlook and OWA read
+    a meeting request (RFC 6047 2.4, [MS-OXCMAIL] 2.1.3.3.8) and show Accept / Decline. The ``method`` parameter
+    is the calendar's own METHOD, which Outlook goes by when the two differ. No ``invite.ics`` besides: Outlook
+    takes iCalendar anywhere else in a ``multipart/mixed`` mail for an ordinary .ics attachment."""
+    text = data.decode("utf-8")  # RFC 5545's charset; anything else is not a calendar we made (ValueError)
+    found = _ICAL_METHOD.search(data)
+    method = found.group(1).decode("ascii").upper() if found else None
+    msg.add_alternative(text, subtype="calendar")
+    msg.get_payload()[-1].replace_header(
+        "Content-Type", f"text/calendar; method={method}; charset=UTF-8" if method else "text/calendar; charset=UTF-8")
 
 
 def _address(email: str, names: Callable[[str], str | None] | None) -> Address:
