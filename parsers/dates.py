@@ -41,6 +41,7 @@ __all__ = [
     "DateFind",
     "DateMention",
     "find_date",
+    "next_occurrence",
     "resolve_received",
     "scan_dates",
     "weekday_add_working_days",
@@ -205,7 +206,7 @@ def _month_number(name: str) -> int:
     return MONTHS[name[:3].casefold()]
 
 
-def _next_occurrence(day: int, month: int, received: date) -> date | None:
+def next_occurrence(day: int, month: int, received: date) -> date | None:
     """The first date with this day and month on or after ``received`` (29 Feb may be years away)."""
     for year in range(received.year, received.year + 9):
         try:
@@ -273,7 +274,7 @@ def _build_absolute(
     if year is None:
         if received is None:
             return mention(None, f"date '{shown}' has no year and the received date is unknown; ignored")
-        found = _next_occurrence(day, month, received) if 1 <= month <= 12 else None
+        found = next_occurrence(day, month, received) if 1 <= month <= 12 else None
         return mention(found, None if found else impossible)
     try:
         value = date(year, month, day)

@@ -54,7 +54,7 @@ import re
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
-from parsers.dates import WEEKDAYS, DateMention, resolve_received, scan_dates
+from parsers.dates import WEEKDAYS, DateMention, next_occurrence, resolve_received, scan_dates
 
 __all__ = ["Facts", "case_type_in_subject", "read_facts"]
 
@@ -638,14 +638,7 @@ def _next_occurrence(day: int, month: int, received: date | None) -> date | None
     """The first date with this day and month on or after ``received``; None when there is none."""
     if received is None or not 1 <= month <= 12:
         return None
-    for year in range(received.year, received.year + 9):
-        try:
-            candidate = date(year, month, day)
-        except ValueError:
-            continue
-        if candidate >= received:
-            return candidate
-    return None
+    return next_occurrence(day, month, received)
 
 
 def _next_day_of_month(day: int, received: date | None) -> date | None:
