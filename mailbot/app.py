@@ -2,7 +2,7 @@
 every command and the service the same store, mail source, sender, deliverer and clock.
 
     app = App(config, clock=fixed_clock(moment))   # or clock=system_clock (the default)
-    app.poll_once(); app.tick(); app.send_pending(); app.digest(); app.purge()
+    app.poll_once(); app.tick(); app.send_pending(); app.digest(); app.report("monthly"); app.purge()
     app.run_forever()                              # the service: the mail loop and the scheduler
 
 Everything is built on first use, so ``mailbot parse-subject`` opens no database and ``mailbot list`` no
@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 from sqlalchemy.engine import make_url
@@ -33,7 +33,7 @@ from .errors import MailbotError
 from .mail_in.ingest import POLL_BATCH, Ingestor, IngestResult
 from .mail_in.watch import Watcher
 from .mail_out.delivery import Deliverer, DeliveryReport
-from .mail_out.digest import queue_digest
+from .mail_out.digest import find_report, queue_digest, queue_report, report_names
 from .transports import registry
 from .transports.registry import Check
 from .transports.sender import MailSender
@@ -170,7 +170,9 @@ class App:
     @property
     def scheduler(self) -> Scheduler:
         if self._scheduler is None:
-            self._scheduler = Scheduler(self, self.config.service, self.clock)
+            self._scheduler = Scheduler(self, self.config.service, self.clock,
+                                        reports=report_names(self.config.policy),
+                                        calendar=self.config.calendar.calendar())
         return self._scheduler
 
     @property
@@ -206,6 +208,20 @@ class App:
         """Queue (once per period) and send the digest for the period before ``now`` (default: the clock)."""
         with self.store.unit_of_work() as uow:
             row = queue_digest(uow, self.config, period, now or self.clock())
+            uow.commit()
+        self.send_pending()
+        return row
+
+    def report(self, name: str, now: datetime | None = None, *, catching_up: bool = False,
+               day: date | None = None) -> OutboxMail | None:
+        """Queue (once per report and period) and send one report of the policy — by its name or cadence
+        (``mailbot.mail_out.digest.find_report``) — for the period of its cadence before ``now`` (default: the
+        clock), or the one containing ``day``. ``catching_up``: the scheduler after downtime (a report of a time
+        before the store held anything is not sent)."""
+        found, report = find_report(self.config.policy, name)
+        with self.store.unit_of_work() as uow:
+            row = queue_report(uow, self.config, report, now or self.clock(), name=found, day=day,
+                               catching_up=catching_up)
             uow.commit()
         self.send_pending()
         return row

@@ -24,7 +24,7 @@ from typing import Any
 from parsers.authenticity import AuthPolicy
 from rules.calendar import REGIONS, WorkingCalendar
 from rules.coverage import Coverage, coverage
-from rules.directory import EMAIL_RE, Directory, Person
+from rules.directory import EMAIL_RE, Directory, Person, normalise_role
 from rules.errors import PolicyError
 from rules.policy import Policy
 from rules.presets import DEFAULT_PRESET, PRESETS, get_preset, policy_from_config
@@ -67,6 +67,20 @@ class ServiceSettings:
     digest_day: str = "mon"  # APScheduler day_of_week: mon..sun
     digest_time: time = time(8, 0)  # Europe/London
     iro_quiet_working_days: int = 2  # after a manager's response, ask the IRO "resolved or escalate?" after this
+
+
+@dataclass(frozen=True)
+class ReportSettings:
+    """``[reports]``: the addresses of report audiences (the roles the policy's reports are for, e.g. "SMT") that
+    no person in the directory holds — a team's shared mailbox, a board's clerk. ``[reports.audiences]`` maps a
+    role to its addresses; a role set here is sent to these addresses, not looked up in the directory."""
+
+    audiences: tuple[tuple[str, tuple[str, ...]], ...] = ()  # (role as written, addresses)
+
+    def addresses(self, role: str) -> tuple[str, ...] | None:
+        """The addresses set for ``role`` (compared as the directory compares roles), or None when not set."""
+        key = normalise_role(role)
+        return next((emails for name, emails in self.audiences if normalise_role(name) == key), None)
 
 
 @dataclass(frozen=True)
@@ -134,6 +148,7 @@ class Config:
     mail_out: MailOutSettings = MailOutSettings()  # noqa: RUF009 - frozen, so a shared default is safe
     service: ServiceSettings = ServiceSettings()
     security: SecuritySettings = SecuritySettings()
+    reports: ReportSettings = ReportSettings()
     log_level: str = "INFO"
     source: str = EMBEDDED_SOURCE
     warnings: tuple[str, ...] = field(default=(), compare=False)
@@ -326,6 +341,40 @@ def _directory(root: Table, base: Path) -> DirectorySettings:
     return DirectorySettings(people=tuple(people), qa_managers=qa, iro_team_managers=iro_tms, csv_path=csv_path)
 
 
+def _reports(root: Table) -> ReportSettings:
+    t = root.table("reports")
+    if t is None:
+        return ReportSettings()
+    example = '"SMT" = ["smt@council.gov.uk"]'
+    raw = t._get("audiences", {})
+    if not isinstance(raw, Mapping):
+        raise t.error("audiences", f"must be a table of roles and their addresses, got {kind(raw)}",
+                      f"write it as [reports.audiences] with one line a role, e.g. {example}")
+    audiences: list[tuple[str, tuple[str, ...]]] = []
+    seen: dict[str, str] = {}
+    for role, value in raw.items():
+        path = f"reports.audiences.{role}" if re.fullmatch(r"[A-Za-z0-9_-]+", role) else f'reports.audiences."{role}"'
+        line = f'"{role}" = ["name@council.gov.uk"]'
+        where = f"{root.source}: {path}"
+        key = normalise_role(role)
+        if not key:
+            raise ConfigError(f"{where}: the role is empty — write the role as the policy names it, e.g. {example}")
+        if key in seen:
+            raise ConfigError(f"{where}: is the same role as {seen[key]!r} — keep one line for it")
+        if isinstance(value, str):
+            value = [value]
+        if not isinstance(value, list) or not value or not all(isinstance(v, str) for v in value):
+            raise ConfigError(f"{where}: must be a list of email addresses, got {show(value)} — write e.g. {line}")
+        emails = tuple(v.strip().lower() for v in value)
+        for email in emails:
+            if not EMAIL_RE.match(email):
+                raise ConfigError(f"{where}: {show(email)} is not an email address — write e.g. {line}")
+        seen[key] = role
+        audiences.append((role, emails))
+    t.finish()
+    return ReportSettings(audiences=tuple(audiences))
+
+
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
 
@@ -365,6 +414,7 @@ def parse_config(data: Mapping[str, Any], *, source: str = "config", base: Path 
     check_transports(mailbox, mail_out, source)
     service = _service(root)
     security = _security(root)
+    reports = _reports(root)
     log_t = root.table("logging")
     level = "INFO"
     if log_t is not None:
@@ -381,7 +431,7 @@ def parse_config(data: Mapping[str, Any], *, source: str = "config", base: Path 
             warnings.append(f"{email} is outside council.domains: the bot will not mail them")
     return Config(council_name=council_name, domains=domains, policy=policy, calendar=calendar, mailbox=mailbox,
                   store=store, directory=directory, mail_out=mail_out, service=service, security=security,
-                  log_level=level, source=source, warnings=tuple(warnings))
+                  reports=reports, log_level=level, source=source, warnings=tuple(warnings))
 
 
 def load_config(path: str | Path) -> Config:

@@ -20,6 +20,9 @@ The table, in words (the trust issue of the project sets it):
 - **Moving** an open record to another level by a new "Level N" mail, **every command** (resolved, escalate,
   extend, Cafcass, withdraw, note), tagging themes and naming the manager the bot could not find: the owning IRO
   or a QA manager.
+- **Facts** the procedure's rules depend on ("Proceedings: yes", "Guardian: …"): the owning IRO or a QA manager.
+- **A meeting step's time and minutes**: the meeting's chair (the step's addressee, or their line above), the owning
+  IRO or a QA manager.
 - **The response** that stops a level's clock: the current addressee, or someone the directory places at that
   level or above in the same line. Anyone else's reply is recorded in the timeline; the shell tells the IRO when
   it looks like an answer.
@@ -57,6 +60,8 @@ class Act(StrEnum):
     MOVE = "move"  # a new "Level N" mail moves an open record to that level
     RESPOND = "respond"  # the mail counts as the current level's response (it stops the clock)
     TAG_THEMES = "tag_themes"  # "Theme: …" lines
+    SET_FACTS = "set_facts"  # "Proceedings: yes", "Case type: CP", "Guardian: …" lines
+    MEETING = "meeting"  # at a meeting step: "Meeting: <time>" or the minutes ("Outcome: …")
     NAME_MANAGER = "name_manager"  # a forward naming the manager the directory could not find
     RESOLVE = "resolved"
     ESCALATE = "escalate"
@@ -140,10 +145,14 @@ def ruling(standing: Standing, act: Act, *, iros_listed: bool = False) -> Ruling
             return ALLOWED
         return Ruling(False, _why_not(standing, "only the council's IROs open an escalation" if iros_listed
                                       else "only the council's staff open an escalation"), refused=True)
-    if act is Act.MOVE or act in COMMANDS or act in (Act.TAG_THEMES, Act.NAME_MANAGER):
+    if act is Act.MEETING:  # the chair (the step's addressee or their line above), or the IRO's side
+        if standing in _OWNERS or standing is Standing.CURRENT_MANAGER:
+            return ALLOWED
+        return Ruling(False, _why_not(standing, "only the meeting's chair, the owning IRO or a QA manager may"))
+    if act is Act.MOVE or act in COMMANDS or act in (Act.TAG_THEMES, Act.NAME_MANAGER, Act.SET_FACTS):
         if standing in _OWNERS:
             return ALLOWED
-        if act in (Act.TAG_THEMES, Act.NAME_MANAGER):
+        if act in (Act.TAG_THEMES, Act.NAME_MANAGER, Act.SET_FACTS):
             return Ruling(False, _why_not(standing, "only the owning IRO or a QA manager may do this"))
         if standing is Standing.CURRENT_MANAGER and act in COMMANDS:  # "Resolved from my side" is an answer
             return Ruling(False, "the manager's own words count as their response, not as a command")

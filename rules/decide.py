@@ -53,6 +53,13 @@ Rules
    effective due date and today, or ``None`` when the manager named neither (the IRO must name a date).
 8. At a terminal level: ``referral_due`` once, key ``L5.referral``. Informal levels are not timed: no chasers,
    no escalation.
+9. The policy's "day N" notification rules (Birmingham 3.8: day 10): ``notify`` once per day N, key
+   ``notify.day.10``, when the formal process has run N working days (not at an informal level).
+
+Chasers use the level's own offsets when the policy sets them (``Level.chaser_offsets``: a reminder the day before
+a 2-day level), else ``policy.chasers.offsets``. The budget counts from the formal start; when the IRO extended it
+(``record.budget_days``, where the policy lets them) every threshold moves by the days added; no budget warning
+follows the Cafcass notice (a ``….referral`` key done).
 
 A stage level the policy does not have raises :class:`~rules.errors.PolicyError`; a naive ``now`` raises
 ``ValueError``. Actions come in a fixed order: escalate/referral or chase, ask_iro, extension, budget.
@@ -78,6 +85,7 @@ class ActionKind(StrEnum):
     REFERRAL_DUE = "referral_due"  # the ladder is exhausted: tell the IRO and QA a Cafcass referral is due
     BUDGET_WARNING = "budget_warning"  # the formal process has run this many working days
     EXTENSION_REQUESTED = "extension_requested"  # mail the IRO the one-line command that agrees it
+    NOTIFY = "notify"  # the formal process reached a day the policy names people to tell on (Birmingham day 10)
 
 
 @dataclass(frozen=True)
@@ -159,6 +167,10 @@ def extension_key(request_key: str) -> str:
     return f"ext.{request_key}"
 
 
+def notify_day_key(day: int) -> str:
+    return f"notify.day.{day}"
+
+
 # ------------------------------------------------------------------------------------------------- decide
 
 
@@ -186,8 +198,11 @@ def decide(
     if not level.terminal:
         candidates.extend(_ask_iro(record, level, today, calendar, settings))
     candidates.extend(_extension(record, level, today, calendar))
-    if not level.informal:
+    exhausted = any(k.endswith(".referral") for k in record.done)  # the Cafcass notice went: the budget is moot
+    if not level.informal and not exhausted:
         candidates.extend(_budget(record, today, policy, calendar))
+    if not level.informal:
+        candidates.extend(_notify_days(record, today, policy, calendar))
     return [a for a in candidates if a.key not in record.done]
 
 
@@ -214,7 +229,7 @@ def _timing(
                        due_on=new_due)]
     start = calendar.next_working_day(stage.started_on)
     due: list[tuple[int, str]] = []
-    for offset in policy.chasers.offsets:
+    for offset in policy.chaser_offsets(level):
         day = calendar.add_working_days(due_on, offset)
         if start < day <= today:
             due.append((offset, chase_key(level.number, offset, due_on)))
@@ -262,7 +277,8 @@ def _extension(record: RecordState, level: Level, today: date, calendar: Working
 def _budget(record: RecordState, today: date, policy: Policy, calendar: WorkingCalendar) -> list[Action]:
     """Rule 6: working days since the formal process opened reaching each budget warning."""
     elapsed = calendar.working_days_between(record.opened_on, today)
-    reached = [n for n in policy.budget_warnings if elapsed >= n]
+    shift = max(0, (record.budget_days or policy.total_working_days) - policy.total_working_days)
+    reached = [n + shift for n in policy.budget_warnings if elapsed >= n + shift]
     if not reached:
         return []
     highest = reached[-1]  # budget_warnings increase (Policy.validate)
@@ -272,3 +288,11 @@ def _budget(record: RecordState, today: date, policy: Policy, calendar: WorkingC
     earlier = tuple(budget_key(n) for n in reached[:-1] if budget_key(n) not in record.done)
     return [Action(ActionKind.BUDGET_WARNING, key, record.stage.level, covers=(key, *earlier), days=highest,
                    elapsed=elapsed)]
+
+
+def _notify_days(record: RecordState, today: date, policy: Policy, calendar: WorkingCalendar) -> list[Action]:
+    """Rule 9: the policy's "day N" notification rules, once each, when the formal process has run N working days."""
+    elapsed = calendar.working_days_between(record.opened_on, today)
+    days = sorted({n.day for n in policy.notifications if n.event == "day" and n.day is not None})
+    return [Action(ActionKind.NOTIFY, notify_day_key(day), record.stage.level, days=day, elapsed=elapsed)
+            for day in days if elapsed >= day]

@@ -6,11 +6,19 @@ the attention mails, a :class:`Period`, ``now``, the policy and the working-day 
 
 Periods (Europe/London, ``end`` exclusive)
 -----------------------------------------
-* ``week``: the last complete Monday-to-Sunday week before ``now``'s date: from Monday 00:00 to the next
-  Monday 00:00. The digest sent on Monday 30 November 2026 at 08:00 covers Monday 23 to Sunday 29 November;
-  run on a Wednesday it still covers the last complete week.
-* ``month``: the last complete calendar month (run on any day of December: November).
-* ``quarter``: the last complete calendar quarter (Jan-Mar, Apr-Jun, Jul-Sep, Oct-Dec).
+:func:`period_ending` gives the last *complete* period of a kind before ``now``'s date; :func:`period_containing`
+the one a day falls in. Each policy cadence has its period (:data:`CADENCE_PERIODS`).
+
+* ``week``: Monday to Sunday, from Monday 00:00 to the next Monday 00:00. The digest sent on Monday 30 November
+  2026 at 08:00 covers Monday 23 to Sunday 29 November; run on a Wednesday it still covers the last complete week.
+* ``fortnight``: two such weeks, counted in pairs from Monday 1 January 2024 (:data:`FORTNIGHT_EPOCH`), so every
+  fortnight is the same whoever asks: 30 November – 13 December 2026, then 14 – 27 December 2026, …
+* ``month``: the calendar month (run on any day of December: November).
+* ``bimonth``: two calendar months, Jan–Feb, Mar–Apr, May–Jun, Jul–Aug, Sep–Oct, Nov–Dec.
+* ``quarter``: the calendar quarter (Jan–Mar, Apr–Jun, Jul–Sep, Oct–Dec), which are also the financial year's.
+* ``year``: the **financial year**, 1 April to 31 March, as IRO annual reports do (the IRO Handbook asks for an
+  annual report on the service; councils write it for their financial year). Run on any day from 1 April 2027 to
+  31 March 2028 the last complete one is 1 April 2026 – 31 March 2027, labelled ``2026–27``.
 
 Two kinds of figures
 --------------------
@@ -23,6 +31,12 @@ before ``now``; a response after ``now`` is ignored. So ``--now`` in the past gi
 *In the period*: escalations opened and closed (with outcomes), themes of those opened, the share of those closed
 that closed within ``policy.total_working_days``, and the median working days to respond per level over stages
 whose response arrived in the period (the all-time median up to ``now`` is given beside it).
+
+*Outcomes* (:class:`Outcomes`, the reports' table): of the escalations closed in the period, how many were resolved
+at each level (the level the record was at when it closed), withdrawn, referred to Cafcass, or closed otherwise,
+and the median working days from the start of the formal process to the close; beside them, how many were opened in
+the period and how many of those are still open at ``now``. :func:`compute_breakdown` gives the same counts for each
+month of a quarter or each quarter of a year (the annual report's table).
 
 Working days (all through :class:`~rules.calendar.WorkingCalendar`)
 -----------------------------------------------------------------
@@ -48,14 +62,25 @@ from datetime import date, datetime, timedelta
 from rules.calendar import WorkingCalendar, london_date
 from rules.policy import Level, Policy
 
-#: The periods a digest may cover.
-PERIODS = ("week", "month", "quarter")
+#: The periods a digest or report may cover (see the module docstring).
+PERIODS = ("week", "fortnight", "month", "bimonth", "quarter", "year")
+#: The period of each reporting cadence of a policy (``rules.policy.REPORTING_CADENCES``).
+CADENCE_PERIODS = {"weekly": "week", "fortnightly": "fortnight", "monthly": "month", "bimonthly": "bimonth",
+                   "quarterly": "quarter", "annual": "year"}
+#: Fortnights are counted in pairs of weeks from this Monday, so every run agrees where one starts.
+FORTNIGHT_EPOCH = date(2024, 1, 1)
+#: The month the financial year (and the IRO annual report) starts.
+FINANCIAL_YEAR_MONTH = 4
 #: How far ahead "due soon" looks, in working days.
 DUE_SOON_WORKING_DAYS = 5
 #: How many attention mails the digest lists (the count covers all of them).
 ATTENTION_LISTED = 5
 #: How the digest names escalations opened without a theme.
 UNTHEMED = "unthemed"
+
+#: How an outcome is said in mails and spreadsheets.
+OUTCOME_WORDS = {"resolved": "resolved", "withdrawn": "withdrawn", "cafcass": "referred to Cafcass",
+                 "closed": "closed"}
 
 _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 
@@ -65,6 +90,11 @@ def short_day(d: date) -> str:
     return f"{d.day} {_MONTHS[d.month - 1]} {d.year}"
 
 
+def outcome_words(value: str | None) -> str:
+    """``"cafcass"`` -> ``referred to Cafcass``; no outcome -> ``closed``."""
+    return OUTCOME_WORDS.get(value or "closed", value or "closed")
+
+
 # ------------------------------------------------------------------------------------------------- period
 
 
@@ -72,7 +102,7 @@ def short_day(d: date) -> str:
 class Period:
     """Whole London days ``start <= day < end``."""
 
-    kind: str  # "week" | "month" | "quarter"
+    kind: str  # one of PERIODS
     start: date
     end: date  # exclusive
 
@@ -88,12 +118,28 @@ class Period:
 
     @property
     def label(self) -> str:
-        """``week to 29 Nov 2026`` · ``November 2026`` · ``Oct–Dec 2026``."""
-        if self.kind == "week":
-            return f"week to {short_day(self.last_day)}"
+        """``week to 29 Nov 2026`` · ``fortnight to 13 Dec 2026`` · ``November 2026`` · ``Nov–Dec 2026`` ·
+        ``Oct–Dec 2026`` · ``2026–27`` (a financial year)."""
+        if self.kind in ("week", "fortnight"):
+            return f"{self.kind} to {short_day(self.last_day)}"
         if self.kind == "month":
             return f"{self.start:%B %Y}"
-        return f"{_MONTHS[self.start.month - 1]}–{_MONTHS[self.last_day.month - 1]} {self.start.year}"
+        if self.kind == "year":
+            return f"{self.start.year}–{self.last_day.year % 100:02d}"
+        first, last = _MONTHS[self.start.month - 1], _MONTHS[self.last_day.month - 1]
+        if self.start.year != self.last_day.year:
+            return f"{first} {self.start.year}–{last} {self.last_day.year}"
+        return f"{first}–{last} {self.start.year}"
+
+    @property
+    def long_label(self) -> str:
+        """:attr:`label`, with a financial year said in words: ``the financial year 2026–27``."""
+        return f"the financial year {self.label}" if self.kind == "year" else self.label
+
+    @property
+    def cadence_word(self) -> str:
+        """``Weekly``, ``Fortnightly``, ``Monthly``, ``Two-monthly``, ``Quarterly``, ``Annual``."""
+        return _CADENCE_WORDS[self.kind]
 
     @property
     def span(self) -> str:
@@ -104,23 +150,70 @@ class Period:
         """True when the London day of ``moment`` is in the period."""
         return moment is not None and self.start <= london_date(moment) < self.end
 
+    def parts(self) -> tuple[Period, ...]:
+        """The months of a quarter, the quarters of a year (the reports' breakdown); ``()`` for the others."""
+        kind = {"quarter": "month", "year": "quarter"}.get(self.kind)
+        if kind is None:
+            return ()
+        out: list[Period] = []
+        start = self.start
+        while start < self.end:
+            part = period_containing(kind, start)
+            out.append(part)
+            start = part.end
+        return tuple(out)
+
+
+_CADENCE_WORDS = {"week": "Weekly", "fortnight": "Fortnightly", "month": "Monthly", "bimonth": "Two-monthly",
+                  "quarter": "Quarterly", "year": "Annual"}
+_MONTHS_IN = {"month": 1, "bimonth": 2, "quarter": 3, "year": 12}
+
+
+def _add_months(d: date, months: int) -> date:
+    """The first of the month ``months`` after ``d``'s month (``d`` is a first of a month)."""
+    index = d.year * 12 + d.month - 1 + months
+    return date(index // 12, index % 12 + 1, 1)
+
+
+def _start_of(kind: str, day: date) -> date:
+    """The first day of the period of ``kind`` that contains ``day``."""
+    if kind == "week":
+        return day - timedelta(days=day.weekday())
+    if kind == "fortnight":
+        monday = day - timedelta(days=day.weekday())
+        return monday - timedelta(days=7 * (((monday - FORTNIGHT_EPOCH).days // 7) % 2))
+    if kind == "month":
+        return day.replace(day=1)
+    if kind == "bimonth":
+        return date(day.year, day.month - (day.month - 1) % 2, 1)
+    if kind == "quarter":
+        return date(day.year, 3 * ((day.month - 1) // 3) + 1, 1)
+    if kind == "year":
+        year = day.year if day.month >= FINANCIAL_YEAR_MONTH else day.year - 1
+        return date(year, FINANCIAL_YEAR_MONTH, 1)
+    raise ValueError(f"period must be one of {', '.join(PERIODS)}, got {kind!r}")
+
+
+def period_containing(kind: str, day: date) -> Period:
+    """The period of ``kind`` that ``day`` falls in (see the module docstring)."""
+    start = _start_of(kind, day)
+    if kind in ("week", "fortnight"):
+        return Period(kind, start, start + timedelta(days=7 if kind == "week" else 14))
+    return Period(kind, start, _add_months(start, _MONTHS_IN[kind]))
+
 
 def period_ending(kind: str, now: datetime) -> Period:
-    """The last complete week, month or quarter before ``now`` (see the module docstring)."""
+    """The last complete period of ``kind`` before ``now``'s London day (see the module docstring)."""
     today = london_date(now)
-    if kind == "week":
-        end = today - timedelta(days=today.weekday())
-        return Period(kind, end - timedelta(days=7), end)
-    if kind == "month":
-        end = today.replace(day=1)
-        start = (end - timedelta(days=1)).replace(day=1)
-        return Period(kind, start, end)
-    if kind == "quarter":
-        end = date(today.year, 3 * ((today.month - 1) // 3) + 1, 1)
-        start_month = end.month - 3
-        start = date(end.year, start_month, 1) if start_month >= 1 else date(end.year - 1, start_month + 12, 1)
-        return Period(kind, start, end)
-    raise ValueError(f"period must be one of {', '.join(PERIODS)}, got {kind!r}")
+    return period_containing(kind, _start_of(kind, today) - timedelta(days=1))
+
+
+def cadence_period(cadence: str) -> str:
+    """The period of a policy's reporting cadence: ``"monthly"`` -> ``"month"``, ``"annual"`` -> ``"year"``."""
+    try:
+        return CADENCE_PERIODS[cadence]
+    except KeyError:
+        raise ValueError(f"cadence must be one of {', '.join(CADENCE_PERIODS)}, got {cadence!r}") from None
 
 
 # ------------------------------------------------------------------------------------------------- input
@@ -163,6 +256,7 @@ class RecordSnapshot:
     case_numbers: tuple[str, ...] = ()
     themes: tuple[str, ...] = ()
     iro: str | None = None
+    outcome_text: str | None = None  # the IRO's words when closing ("Resolved – plan signed off")
 
     @property
     def opened_on(self) -> date:
@@ -221,6 +315,8 @@ class EscalationLine:
     overdue_working_days: int | None  # None: not overdue
     state: str  # "overdue" | "due soon" | "awaiting response" | "responded" | "informal" | "referral" | "closed"
     iro: str | None = None
+    outcome_text: str | None = None
+    stages: tuple[StageSnapshot, ...] = ()  # the stages started by now, in order (the tracker's column groups)
 
     @property
     def child(self) -> str:
@@ -259,6 +355,34 @@ class ThemeCount:
 
 
 @dataclass(frozen=True)
+class Outcomes:
+    """What became of escalations in a period (see the module docstring)."""
+
+    opened: int  # opened in the period
+    still_open: int  # of those, open at now
+    closed: int  # closed in the period
+    resolved_by_level: tuple[tuple[str, int], ...]  # (level label, how many resolved there), in ladder order
+    withdrawn: int
+    cafcass: int  # referred to Cafcass
+    other: int  # closed with no recorded outcome
+    median_working_days_to_close: float | None  # None when none closed
+
+    @property
+    def resolved(self) -> int:
+        return sum(n for _, n in self.resolved_by_level)
+
+
+@dataclass(frozen=True)
+class PeriodCount:
+    """One row of a report's breakdown: a month of a quarter, or a quarter of a year."""
+
+    period: Period
+    outcomes: Outcomes
+    themes: tuple[ThemeCount, ...]  # of those opened in it, most frequent first
+    unthemed: int = 0  # of those opened in it, how many had no theme
+
+
+@dataclass(frozen=True)
 class DigestFigures:
     period: Period
     now: datetime
@@ -278,6 +402,8 @@ class DigestFigures:
     attention_count: int
     attention_oldest: tuple[AttentionMail, ...]
     rows: tuple[EscalationLine, ...]  # every escalation in the digest: open now, opened or closed in the period
+    outcome_summary: Outcomes  # the period's outcomes (resolved at which level, withdrawn, Cafcass, still open)
+    breakdown: tuple[PeriodCount, ...] = ()  # each month of a quarter, each quarter of a year; up to now
 
     @property
     def open_count(self) -> int:
@@ -353,6 +479,8 @@ def _line(record: RecordSnapshot, now: datetime, today: date, policy: Policy,
         overdue_working_days=overdue,
         state=state,
         iro=record.iro,
+        outcome_text=None if is_open else record.outcome_text,
+        stages=tuple(s for s in record.stages if s.started_at <= now),
     )
 
 
@@ -380,6 +508,57 @@ def _response_times(records: Iterable[RecordSnapshot], period: Period, now: date
             period_median=_median(in_period.get(number, [])), period_count=len(in_period.get(number, [])),
             all_time_median=_median(all_time[number]), all_time_count=len(all_time[number]),
         ))
+    return tuple(out)
+
+
+def _themes(records: Iterable[RecordSnapshot], policy: Policy) -> tuple[tuple[ThemeCount, ...], int]:
+    """Theme counts among ``records`` (most frequent first, then the policy's order) and how many had none."""
+    counts: Counter[str] = Counter()
+    unthemed = 0
+    for r in records:
+        if r.themes:
+            counts.update(dict.fromkeys(r.themes, 1))
+        else:
+            unthemed += 1
+    order = {t: i for i, t in enumerate(policy.themes)}
+    return tuple(ThemeCount(t, n) for t, n in sorted(
+        counts.items(), key=lambda item: (-item[1], order.get(item[0], len(order)), item[0]))), unthemed
+
+
+def _outcomes(known: tuple[RecordSnapshot, ...], lines: dict[str, EscalationLine], period: Period, now: datetime,
+              policy: Policy) -> Outcomes:
+    opened = [r for r in known if period.contains(r.opened_at)]
+    closed = [lines[r.reference] for r in known if r.closed_at is not None and r.closed_at <= now
+              and period.contains(r.closed_at)]
+    by_level: Counter[int] = Counter(ln.level for ln in closed if ln.outcome == "resolved")
+    ladder = {lvl.number: i for i, lvl in enumerate(policy.levels)}
+    resolved = tuple((_label(policy, n), by_level[n])
+                     for n in sorted(by_level, key=lambda n: (ladder.get(n, len(ladder)), n)))
+    known_outcomes = ("resolved", "withdrawn", "cafcass")
+    return Outcomes(
+        opened=len(opened),
+        still_open=sum(1 for r in opened if r.open_at(now)),
+        closed=len(closed),
+        resolved_by_level=resolved,
+        withdrawn=sum(1 for ln in closed if ln.outcome == "withdrawn"),
+        cafcass=sum(1 for ln in closed if ln.outcome == "cafcass"),
+        other=sum(1 for ln in closed if ln.outcome not in known_outcomes),
+        median_working_days_to_close=_median([ln.working_days_open for ln in closed]),
+    )
+
+
+def compute_breakdown(records: Iterable[RecordSnapshot], period: Period, now: datetime, policy: Policy,
+                      calendar: WorkingCalendar) -> tuple[PeriodCount, ...]:
+    """The outcomes and themes of each part of ``period`` (:meth:`Period.parts`) that has begun by ``now``."""
+    today = london_date(now)
+    known = tuple(r for r in records if r.opened_at <= now)
+    lines = {r.reference: _line(r, now, today, policy, calendar) for r in known}
+    out = []
+    for part in period.parts():
+        if part.start > today:
+            break
+        themes, unthemed = _themes((r for r in known if part.contains(r.opened_at)), policy)
+        out.append(PeriodCount(part, _outcomes(known, lines, part, now, policy), themes, unthemed))
     return tuple(out)
 
 
@@ -422,16 +601,7 @@ def compute_digest(
     outcomes = Counter(ln.outcome or "closed" for ln in closed)
     within = sum(1 for ln in closed if ln.working_days_open <= policy.total_working_days)
 
-    theme_counts: Counter[str] = Counter()
-    unthemed = 0
-    for r in opened_records:
-        if r.themes:
-            theme_counts.update(dict.fromkeys(r.themes, 1))
-        else:
-            unthemed += 1
-    order = {t: i for i, t in enumerate(policy.themes)}
-    themes = tuple(ThemeCount(t, n) for t, n in sorted(
-        theme_counts.items(), key=lambda item: (-item[1], order.get(item[0], len(order)), item[0])))
+    themes, unthemed = _themes(opened_records, policy)
 
     waiting = sorted((m for m in attention if m.received_at <= now), key=lambda m: m.received_at)
 
@@ -445,25 +615,37 @@ def compute_digest(
         closed_within_total=within, response_times=_response_times(known, period, now, policy, calendar),
         themes=themes, unthemed=unthemed, attention_count=len(waiting),
         attention_oldest=tuple(waiting[:ATTENTION_LISTED]), rows=rows,
+        outcome_summary=_outcomes(known, lines, period, now, policy),
+        breakdown=compute_breakdown(known, period, now, policy, calendar),
     )
 
 
 __all__ = [
     "ATTENTION_LISTED",
+    "CADENCE_PERIODS",
     "DUE_SOON_WORKING_DAYS",
+    "FINANCIAL_YEAR_MONTH",
+    "FORTNIGHT_EPOCH",
+    "OUTCOME_WORDS",
     "PERIODS",
     "UNTHEMED",
     "AttentionMail",
     "DigestFigures",
     "EscalationLine",
     "LevelGroup",
+    "Outcomes",
     "Period",
+    "PeriodCount",
     "RecordSnapshot",
     "ResponseTime",
     "StageSnapshot",
     "ThemeCount",
+    "cadence_period",
+    "compute_breakdown",
     "compute_digest",
     "london_date",
+    "outcome_words",
+    "period_containing",
     "period_ending",
     "short_day",
 ]

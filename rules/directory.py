@@ -261,6 +261,11 @@ class Directory:
             emails.extend(e for e in found if e != skip)
         return Copies(_unique(emails), tuple(unresolved), tuple(reasons))
 
+    def holders(self, role: str, near: Person | None = None) -> tuple[tuple[str, ...], str | None]:
+        """Who holds ``role`` for a record whose current manager is ``near``: the addresses, or none and the
+        reason (as :meth:`copies_for` resolves a copied role — the bot never picks one of several)."""
+        return self._copy_role(role, near)
+
     def _copy_role(self, role: str, addressee: Person | None) -> tuple[tuple[str, ...], str | None]:
         for special, listed, key in ((QA_MANAGER, self.qa_managers, "qa_managers"),
                                      (IRO_TEAM_MANAGER, self.iro_team_managers, "iro_team_managers")):

@@ -13,7 +13,8 @@ TOML shape (what ``tomllib`` gives for the ``[policy]`` table)::
     level_word = "Level"                 # optional, default "Level"
     total_working_days = 20              # optional
     budget_warnings = [15, 20]           # optional
-    always_copy_roles = ["QA Manager"]   # optional; likewise themes, reporting, case_system, notes
+    always_copy_roles = ["QA Manager"]   # optional; likewise themes, case_system, notes
+    iro_may_extend_budget = false        # optional; case_types, raisers (see rules.procedure)
     iro_date_overrides = true            # optional
     [[policy.levels]]                    # number, role; working_days unless informal/terminal;
     number = 1                           # optional copy_roles, informal, terminal, label
@@ -35,6 +36,26 @@ from datetime import time
 from typing import Any
 
 from rules.errors import PolicyError
+from rules.procedure import (
+    CASE_TYPES,
+    RAISERS,
+    CafcassRule,
+    CaseRecord,
+    Meeting,
+    Notify,
+    Report,
+    cafcass_from_mapping,
+    case_record_from_mapping,
+    meeting_from_mapping,
+    notify_from_mapping,
+    report_from_mapping,
+    to_mapping,
+    validate_cafcass,
+    validate_case_record,
+    validate_meeting,
+    validate_notify,
+    validate_report,
+)
 
 #: Response times a timed level may have, in working days (inclusive).
 MIN_LEVEL_DAYS, MAX_LEVEL_DAYS = 1, 60
@@ -59,15 +80,28 @@ class Level:
     terminal: bool = False  # e.g. referral to Cafcass: the bot never writes to Cafcass, it tells the IRO/QA
     informal: bool = False  # informal stage: not timed, not counted in the budget
     label: str = ""  # e.g. "Level 1", "Stage 2"; Policy fills it from level_word + number when empty
+    meeting: Meeting | None = None  # a step that is a meeting: its working_days are the time to hold it
+    chaser_offsets: tuple[int, ...] | None = None  # this level's reminders; None = the policy's chasers.offsets
+    section: str = ""  # where the council's procedure describes this level
 
     def __post_init__(self) -> None:
-        if isinstance(self.copy_roles, list):
-            object.__setattr__(self, "copy_roles", tuple(self.copy_roles))
+        for name in ("copy_roles", "chaser_offsets"):
+            if isinstance(getattr(self, name), list):
+                object.__setattr__(self, name, tuple(getattr(self, name)))
 
     @property
     def timed(self) -> bool:
         """A formal level with a response time (neither informal nor terminal)."""
         return not self.informal and not self.terminal
+
+    @property
+    def kind(self) -> str:
+        """``"informal"``, ``"meeting"``, ``"terminal"`` or ``"formal"``."""
+        if self.informal:
+            return "informal"
+        if self.terminal:
+            return "terminal"
+        return "meeting" if self.meeting is not None else "formal"
 
 
 @dataclass(frozen=True)
@@ -101,8 +135,14 @@ class Policy:
     themes: tuple[str, ...] = ()  # the council's own categories for reporting
     case_system: str = ""  # "Mosaic" | "LiquidLogic" | "Eclipse" | ...
     iro_date_overrides: bool = True  # the date the IRO writes in the subject wins over the policy's days
-    reporting: tuple[str, ...] = ()  # e.g. ("weekly", "monthly") cadences the council asks for
+    reports: tuple[Report, ...] = ()  # what is reported, how often, to whom
     notes: str = ""  # provenance and any assumption, shown by `policy show`
+    notifications: tuple[Notify, ...] = ()  # who the procedure says must be told, on which event
+    cafcass: CafcassRule = field(default_factory=CafcassRule)
+    case_record: CaseRecord | None = None  # what the case system keeps; the IRO is sent the text to paste
+    iro_may_extend_budget: bool = False  # South West: the IRO may extend the 20 working days
+    case_types: tuple[str, ...] = ("looked-after",)  # the cases the process covers
+    raisers: tuple[str, ...] = ("IRO",)  # who raises: IROs, and conference chairs where they use it too
 
     def __post_init__(self) -> None:
         for f in fields(self):
@@ -118,6 +158,51 @@ class Policy:
             object.__setattr__(self, "levels", labelled)
 
     # ------------------------------------------------------------------------------------------ look-ups
+
+    @property
+    def reporting(self) -> tuple[str, ...]:
+        """The cadences of :attr:`reports`, in order, once each."""
+        return tuple(dict.fromkeys(r.cadence for r in self.reports))
+
+    def chaser_offsets(self, level: Level) -> tuple[int, ...]:
+        """The reminders of ``level``: its own when set, else the policy's."""
+        return level.chaser_offsets if level.chaser_offsets is not None else self.chasers.offsets
+
+    def first_informal_level(self) -> Level | None:
+        """The first informal level (where an "Informal" mail or a Quality Alert is recorded), if any."""
+        return next((lvl for lvl in self.levels if lvl.informal), None)
+
+    def terminal_level(self) -> Level | None:
+        """The terminal level (Cafcass), if the ladder ends in one."""
+        last = self.levels[-1]
+        return last if last.terminal else None
+
+    def level_for_role(self, words: str) -> Level | None:
+        """The level whose role (or label) the IRO named: "Head of Service", "the AD", "Assistant Director",
+        "Level 3". Exact words first, then initials ("AD", "HoS", "DCS"), then a unique word-prefix match;
+        ``None`` when nothing or more than one level fits."""
+        said = " ".join(re.findall(r"[a-z0-9]+", words.casefold().replace("'s", "")))
+        said = re.sub(r"^(?:the|our|my|your) ", "", said)
+        if not said:
+            return None
+        formal = [lvl for lvl in self.levels if not lvl.informal]  # an IRO escalates *to* a formal level
+        for lvl in formal:
+            if said in (_words(lvl.role), _words(lvl.label)):
+                return lvl
+        by_initials = [lvl for lvl in formal if _initials(lvl.role) == said.replace(" ", "")]
+        if len(by_initials) == 1:
+            return by_initials[0]
+        starts = [lvl for lvl in formal if _words(lvl.role).startswith(said) or said.startswith(_words(lvl.role))]
+        return starts[0] if len(starts) == 1 else None
+
+    def notify_rules(self, event: str, *, level: int | None = None, day: int | None = None) -> tuple[Notify, ...]:
+        """The notification rules for ``event`` (at ``level`` / on ``day`` for those events)."""
+        return tuple(
+            n for n in self.notifications
+            if n.event == event
+            and (n.event != "level" or n.level is None or n.level == level)
+            and (n.event != "day" or n.day == day)
+        )
 
     def _numbers(self) -> str:
         return ", ".join(str(lvl.number) for lvl in self.levels)
@@ -188,12 +273,23 @@ class Policy:
         _texts(self.themes, f"{where}.themes", 'themes = ["Care plan", "Drift and delay", "Other"]')
         _text(self.case_system, f"{where}.case_system", 'write e.g. case_system = "Mosaic"', allow_empty=True)
         _flag(self.iro_date_overrides, f"{where}.iro_date_overrides")
-        _texts(self.reporting, f"{where}.reporting", 'reporting = ["monthly"]')
-        for i, cadence in enumerate(self.reporting):
-            if cadence not in REPORTING_CADENCES:
-                hint = _did_you_mean(cadence, REPORTING_CADENCES)
-                raise _error(f"{where}.reporting[{i}]", f"{_show(cadence)} is not a reporting cadence{hint}",
-                             f"use one of {', '.join(REPORTING_CADENCES)}")
+        if not isinstance(self.reports, tuple):
+            raise _error(f"{where}.reports", f"must be a list of reports, got {_show(self.reports)}",
+                         "add [[policy.reports]] tables with cadence and audience")
+        for i, report in enumerate(self.reports):
+            validate_report(report, f"{where}.reports[{i}]", REPORTING_CADENCES)
+        numbers = {lvl.number for lvl in self.levels if isinstance(lvl, Level)}
+        if not isinstance(self.notifications, tuple):
+            raise _error(f"{where}.notify", f"must be a list of rules, got {_show(self.notifications)}",
+                         "add [[policy.notify]] tables with event and roles")
+        for i, rule in enumerate(self.notifications):
+            validate_notify(rule, f"{where}.notify[{i}]", numbers)
+        validate_cafcass(self.cafcass, f"{where}.cafcass")
+        if self.case_record is not None:
+            validate_case_record(self.case_record, f"{where}.case_record")
+        _flag(self.iro_may_extend_budget, f"{where}.iro_may_extend_budget")
+        _choices(self.case_types, CASE_TYPES, f"{where}.case_types")
+        _choices(self.raisers, RAISERS, f"{where}.raisers")
         _text(self.notes, f"{where}.notes", 'write e.g. notes = "Adopted from the 2024 procedure"',
               allow_empty=True)
 
@@ -215,6 +311,14 @@ class Policy:
             _flag(lvl.terminal, f"{lp}.terminal")
             _text(lvl.label, f"{lp}.label", 'write e.g. label = "Level 1"', allow_empty=True)
             _texts(lvl.copy_roles, f"{lp}.copy_roles", 'copy_roles = ["Service Manager"]')
+            _text(lvl.section, f"{lp}.section", 'write e.g. section = "3.7"', allow_empty=True)
+            if lvl.chaser_offsets is not None:
+                _validate_offsets(lvl.chaser_offsets, f"{lp}.chaser_offsets")
+            if lvl.meeting is not None:
+                if not lvl.timed:
+                    raise _error(f"{lp}.meeting", "only a formal timed level can be a meeting",
+                                 "give the level working_days or remove the meeting")
+                validate_meeting(lvl.meeting, f"{lp}.meeting")
             if previous is not None and lvl.number <= previous:
                 raise _error(f"{lp}.number", f"level numbers must increase down the list, got {lvl.number} "
                              f"after {previous}", "number the levels in order, e.g. 1, 2, 3")
@@ -315,19 +419,39 @@ def _flag(value: Any, path: str) -> None:
         raise _error(path, f"must be true or false, got {_show(value)}", f"write e.g. {name} = true")
 
 
+def _words(text: str) -> str:
+    return " ".join(re.findall(r"[a-z0-9]+", text.casefold().replace("'s", "")))
+
+
+def _initials(role: str) -> str:
+    """"Assistant Director" -> "ad"; "Head of Service" -> "hos" (short words keep their first letter too)."""
+    return "".join(w[0] for w in re.findall(r"[a-z0-9]+", role.casefold()))
+
+
+def _choices(value: Any, choices: tuple[str, ...], path: str) -> None:
+    if not isinstance(value, tuple) or not value:
+        raise _error(path, f"must be a non-empty list, got {_show(value)}", f"use some of {', '.join(choices)}")
+    for i, item in enumerate(value):
+        if item not in choices:
+            raise _error(f"{path}[{i}]", f"{_show(item)} is not allowed{_did_you_mean(item, choices)}",
+                         f"use some of {', '.join(choices)}")
+
+
+def _validate_offsets(offsets: Any, path: str) -> None:
+    example = "offsets = [-2, 0]"
+    if not isinstance(offsets, tuple):
+        raise _error(path, f"must be a list of working-day offsets, got {_show(offsets)}", f"write e.g. {example}")
+    for i, n in enumerate(offsets):
+        _whole(n, f"{path}[{i}]", -MAX_CHASER_OFFSET, MAX_CHASER_OFFSET,
+               f"a whole number of working days from {-MAX_CHASER_OFFSET} to {MAX_CHASER_OFFSET}", example)
+    if list(offsets) != sorted(set(offsets)):
+        raise _error(path, f"must increase without repeats, got {list(offsets)}", f"write e.g. {example}")
+
+
 def _validate_chasers(ch: Any, path: str) -> None:
     if not isinstance(ch, ChaserSchedule):
         raise _error(path, f"must be a chaser schedule, got {_show(ch)}", "write it as [policy.chasers]")
-    example = "offsets = [-2, 0]"
-    if not isinstance(ch.offsets, tuple):
-        raise _error(f"{path}.offsets", f"must be a list of working-day offsets, got {_show(ch.offsets)}",
-                     f"write e.g. {example}")
-    for i, n in enumerate(ch.offsets):
-        _whole(n, f"{path}.offsets[{i}]", -MAX_CHASER_OFFSET, MAX_CHASER_OFFSET,
-               f"a whole number of working days from {-MAX_CHASER_OFFSET} to {MAX_CHASER_OFFSET}", example)
-    if list(ch.offsets) != sorted(set(ch.offsets)):
-        raise _error(f"{path}.offsets", f"must increase without repeats, got {list(ch.offsets)}",
-                     f"write e.g. {example}")
+    _validate_offsets(ch.offsets, f"{path}.offsets")
     _whole(ch.grace_working_days, f"{path}.grace_working_days", 0, MAX_GRACE_DAYS,
            f"a whole number of working days from 0 to {MAX_GRACE_DAYS}", "grace_working_days = 0")
     hours = ch.hours
@@ -339,7 +463,7 @@ def _validate_chasers(ch: Any, path: str) -> None:
 
 # ------------------------------------------------------------------------------------- mapping <-> policy
 
-_POLICY_KEYS = (*(f.name for f in fields(Policy)), "base")
+_POLICY_KEYS = (*(f.name for f in fields(Policy) if f.name != "notifications"), "notify", "reporting", "base")
 _LEVEL_KEYS = tuple(f.name for f in fields(Level))
 _CHASER_KEYS = tuple(f.name for f in fields(ChaserSchedule))
 _REQUIRED = {"key": 'key = "mycouncil"', "council": 'council = "My Council"',
@@ -375,6 +499,9 @@ def _level_from_mapping(data: Any, path: str) -> Level:
         terminal=table.get("terminal", False),
         informal=table.get("informal", False),
         label=table.get("label", ""),
+        meeting=meeting_from_mapping(table["meeting"], f"{path}.meeting") if "meeting" in table else None,
+        chaser_offsets=table.get("chaser_offsets"),
+        section=table.get("section", ""),
     )
 
 
@@ -408,6 +535,10 @@ def _merge_base(data: Mapping[str, Any], where: str, bases: Mapping[str, Policy]
     base = bases[name]
     merged = policy_to_mapping(base)
     overrides = {k: v for k, v in data.items() if k != "base"}
+    if "levels" in overrides and "notify" not in overrides and isinstance(overrides["levels"], list | tuple):
+        # the preset's rules for levels the new ladder lacks cannot apply: they are left out (said in the notes)
+        numbers = {lvl.get("number") for lvl in overrides["levels"] if isinstance(lvl, Mapping)}
+        merged["notify"] = [n for n in merged["notify"] if n.get("level") is None or n.get("level") in numbers]
     for key, value in overrides.items():
         if key == "chasers" and isinstance(value, Mapping):
             merged["chasers"] = {**merged["chasers"], **value}
@@ -442,15 +573,45 @@ def policy_from_mapping(data: Mapping[str, Any], *, where: str = "policy",
     if not isinstance(levels, list | tuple) or not levels:
         raise _error(f"{where}.levels", f"must be a non-empty list of levels, got {_show(levels)}",
                      "add [[policy.levels]] tables with number, role and working_days")
-    kwargs: dict[str, Any] = {k: v for k, v in merged.items() if k not in ("levels", "chasers")}
+    kwargs: dict[str, Any] = {k: v for k, v in merged.items() if k not in (
+        "levels", "chasers", "notify", "reports", "reporting", "cafcass", "case_record")}
     kwargs.setdefault("level_word", "Level")
     kwargs.setdefault("title", "")
     kwargs["levels"] = tuple(_level_from_mapping(lvl, f"{where}.levels[{i}]") for i, lvl in enumerate(levels))
     if "chasers" in merged:
         kwargs["chasers"] = _chasers_from_mapping(merged["chasers"], f"{where}.chasers")
+    kwargs["notifications"] = tuple(notify_from_mapping(n, f"{where}.notify[{i}]")
+                                    for i, n in enumerate(_list(merged.get("notify", []), f"{where}.notify")))
+    kwargs["reports"] = tuple(report_from_mapping(r, f"{where}.reports[{i}]")
+                              for i, r in enumerate(_list(merged.get("reports", []), f"{where}.reports")))
+    if "reporting" in merged:  # the short form: cadences of a themes report to the QA managers
+        kwargs["reports"] += _reporting_shorthand(merged["reporting"], f"{where}.reporting")
+    if "cafcass" in merged:
+        kwargs["cafcass"] = cafcass_from_mapping(merged["cafcass"], f"{where}.cafcass")
+    if merged.get("case_record") is False:  # the council records it its own way: no case-record mails
+        kwargs["case_record"] = None
+    elif merged.get("case_record") is not None:
+        kwargs["case_record"] = case_record_from_mapping(merged["case_record"], f"{where}.case_record")
     policy = Policy(**kwargs)
     policy.validate(where)
     return policy
+
+
+def _reporting_shorthand(value: Any, path: str) -> tuple[Report, ...]:
+    cadences = tuple(value) if isinstance(value, list | tuple) else value
+    _texts(cadences, path, 'reporting = ["monthly"]')
+    for i, cadence in enumerate(cadences):
+        if cadence not in REPORTING_CADENCES:
+            hint = _did_you_mean(cadence, REPORTING_CADENCES)
+            raise _error(f"{path}[{i}]", f"{_show(cadence)} is not a reporting cadence{hint}",
+                         f"use one of {', '.join(REPORTING_CADENCES)}")
+    return tuple(Report(c, ("QA Manager",), "themes") for c in cadences)
+
+
+def _list(value: Any, path: str) -> list[Any]:
+    if not isinstance(value, list | tuple):
+        raise _error(path, f"must be a list of tables, got {_show(value)}", f"write each as a [[{path}]] table")
+    return list(value)
 
 
 def _clock(t: time) -> str:
@@ -473,8 +634,14 @@ def policy_to_mapping(policy: Policy) -> dict[str, Any]:
             item["terminal"] = True
         if lvl.label and lvl.label != f"{policy.level_word} {lvl.number}":
             item["label"] = lvl.label
+        if lvl.meeting is not None:
+            item["meeting"] = to_mapping(lvl.meeting)
+        if lvl.chaser_offsets is not None:
+            item["chaser_offsets"] = list(lvl.chaser_offsets)
+        if lvl.section:
+            item["section"] = lvl.section
         levels.append(item)
-    return {
+    out: dict[str, Any] = {
         "key": policy.key,
         "council": policy.council,
         "title": policy.title,
@@ -491,6 +658,14 @@ def policy_to_mapping(policy: Policy) -> dict[str, Any]:
         "themes": list(policy.themes),
         "case_system": policy.case_system,
         "iro_date_overrides": policy.iro_date_overrides,
-        "reporting": list(policy.reporting),
+        "reports": [to_mapping(r) for r in policy.reports],
         "notes": policy.notes,
+        "notify": [to_mapping(n) for n in policy.notifications],
+        "cafcass": to_mapping(policy.cafcass),
+        "iro_may_extend_budget": policy.iro_may_extend_budget,
+        "case_types": list(policy.case_types),
+        "raisers": list(policy.raisers),
     }
+    if policy.case_record is not None:
+        out["case_record"] = to_mapping(policy.case_record)
+    return out

@@ -88,6 +88,7 @@ class RecordState:
     last_iro_message_at: datetime | None = None  # last mail from the owning IRO (commands included)
     extension_request: ExtensionRequest | None = None  # latest unanswered request from a manager
     done: frozenset[str] = field(default_factory=frozenset)  # keys of actions already carried out
+    budget_days: int | None = None  # the whole process's working days when the IRO extended it (South West)
 
     def __post_init__(self) -> None:
         if self.status not in STATUSES:

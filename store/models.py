@@ -97,7 +97,9 @@ class Escalation(Base):
     opened_at: Mapped[datetime] = mapped_column(UTCDateTime())
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
-    process_started_on: Mapped[date | None] = mapped_column(Date)
+    process_started_on: Mapped[date | None] = mapped_column(Date)  # the formal process's first day (None: informal)
+    # what the procedure's rules depend on: proceedings, case_type, guardian, budget_days (revision 0003)
+    facts: Mapped[dict[str, Any]] = mapped_column(json_dict(), default=dict)
 
     stages: Mapped[list[Stage]] = relationship(
         back_populates="escalation",

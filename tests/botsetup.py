@@ -44,10 +44,17 @@ TRIAL_SECURITY: dict[str, Any] = {"internal_requires": "none", "external_require
 TRIAL_SECURITY_TOML = '[security]\ninternal_requires = "none"\nexternal_requires = "none"\n'
 
 
+#: Dorset as published, case-record mails included: ``example_config(tmp_path, policy=CASE_RECORDS)``.
+CASE_RECORDS: dict[str, Any] = {"base": "dorset"}
+
+
 def example_config(tmp_path: Path, **sections: Any) -> Config:
     """The example council (mail only to example.test), the bot's mailbox, SQLite in ``tmp_path``, one QA manager
-    and trial security (:data:`TRIAL_SECURITY`); ``sections`` replace whole top-level tables."""
+    and trial security (:data:`TRIAL_SECURITY`); ``sections`` replace whole top-level tables. The policy is Dorset's
+    without the case-record mails (each test of them asks for them: ``policy=CASE_RECORDS``), so a test counts only
+    the mails it is about."""
     data: dict[str, Any] = {
+        "policy": {"base": "dorset", "case_record": False},
         "council": {"name": "Example Council", "domains": [DOMAIN]},
         "mailbox": {"address": BOT, "maildir": "mail"},
         "store": {"url": "sqlite:///bot.db"},
@@ -127,15 +134,17 @@ def sqlite_store_toml(folder: Path) -> str:
 def write_gateway_config(tmp_path: Path, dovecot: DovecotServer, smtp: SmtpServer, *, address: str,
                          password_env: str, people: Iterable[Mapping[str, str]], qa_managers: Sequence[str],
                          **imap: str) -> Path:
-    """``tmp_path/mailbot.toml``: a Dorset council reading ``address``'s mailbox on ``dovecot`` (``imap``: more
-    ``[mailbox.imap]`` settings) and sending through ``smtp``, SQLite in ``tmp_path``, whose ``[security]`` trusts
-    only the Authentication-Results the test SMTP server stamps as the council's gateway would (tests/servers.py)."""
+    """``tmp_path/mailbot.toml``: a Dorset council (without the case-record mails) reading ``address``'s mailbox on
+    ``dovecot`` (``imap``: more ``[mailbox.imap]`` settings) and sending through ``smtp``, SQLite in ``tmp_path``,
+    whose ``[security]`` trusts only the Authentication-Results the test SMTP server stamps as the council's gateway
+    would (tests/servers.py)."""
     from tests.servers import GATEWAY_ID  # here: the tests without servers need not import them
 
     path = tmp_path / "mailbot.toml"
     path.write_text(f"""{COUNCIL_TOML}
 [policy]
-preset = "dorset"
+base = "dorset"
+case_record = false  # these tests count the mails about trust; the case-record mails have tests of their own
 
 {imap_mailbox_toml(dovecot, address=address, password_env=password_env, **imap)}
 {smtp_mail_out_toml(smtp)}

@@ -17,7 +17,7 @@ and to delete, readable by any tool, and the mails are still there byte for byte
      "counts": {"records": …, "stages": …, "events": …, "mails": …, "unmatched_mails": …, "digests": …},
      "records": [{"reference", "status", "outcome", "outcome_text", "policy", "iro_email", "iro_name",
                   "children", "case_numbers", "themes", "subject", "current_level", "opened_at", "closed_at",
-                  "updated_at", "process_started_on",
+                  "updated_at", "process_started_on", "facts",
                   "stages": [{"level", "role", "addressee_email", "addressee_name", "copied", "started_at",
                               "started_on", "due_on", "due_source", "responded_at", "response_message_id",
                               "outcome", "ended_at"}],
@@ -123,7 +123,7 @@ def _record(esc: Escalation, events: list[Any], mails_in: list[Message], mails_o
         "children": list(esc.children or []), "case_numbers": [dict(c) for c in esc.case_numbers or []],
         "themes": list(esc.themes or []), "subject": esc.subject, "current_level": esc.current_level,
         "opened_at": _iso(esc.opened_at), "closed_at": _iso(esc.closed_at), "updated_at": _iso(esc.updated_at),
-        "process_started_on": _iso(esc.process_started_on),
+        "process_started_on": _iso(esc.process_started_on), "facts": dict(esc.facts or {}),
         "stages": [{
             "level": s.level, "role": s.role, "addressee_email": s.addressee_email,
             "addressee_name": s.addressee_name, "copied": list(s.copied or []), "started_at": _iso(s.started_at),

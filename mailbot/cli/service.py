@@ -13,6 +13,7 @@ import click
 from mailbot.app import App
 from mailbot.clock.tick import TickItem
 from mailbot.config import Config, load_config
+from mailbot.mail_out.digest import report_check_lines
 from rules.coverage import Coverage
 
 from .support import announce_default, app_of, config_of, fail, friendly, now_option, safe_url, verbose
@@ -214,7 +215,7 @@ def check_config(ctx: click.Context, file: str, connect: bool) -> None:
     click.echo(f"  security: {cfg.security.explain()}")
     d = cfg.directory
     click.echo(f"  directory: {len(d.people)} people, {len(d.qa_managers)} QA manager(s)")
-    for line in first_escalations(cover):
+    for line in [*first_escalations(cover), *report_check_lines(cfg)]:
         click.echo(f"  {line}")
     problems = list(cfg.warnings) + cover.warnings()
     if mb.imap and mb.imap.password_env and not os.environ.get(mb.imap.password_env):

@@ -43,6 +43,8 @@ def escalation_detail(uow: UnitOfWork, esc: Escalation) -> dict[str, Any]:
     detail = escalation_summary(esc)
     detail["subject"] = esc.subject
     detail["outcome_text"] = esc.outcome_text
+    detail["facts"] = dict(esc.facts or {})
+    detail["formal_start"] = esc.process_started_on.isoformat() if esc.process_started_on else None
     detail["stages"] = [
         {
             "level": s.level,
@@ -136,6 +138,14 @@ def render_detail(detail: dict[str, Any]) -> str:
         lines.append(f"  opened:   {when(detail['opened_at'])}{closed}")
     if detail.get("outcome_text"):
         lines.append(f"  outcome:  {detail['outcome_text']}")
+    facts = detail.get("facts") or {}
+    shown = {"proceedings": lambda v: "in proceedings" if v else "not in proceedings",
+             "case_type": lambda v: f"case type {v}", "guardian": lambda v: f"Guardian {v}",
+             "budget_days": lambda v: f"the whole process extended to {v} working days"}
+    said = [shown[k](v) for k, v in facts.items() if k in shown]
+    if said or ("formal_start" in detail and not detail["formal_start"]):
+        lines.append("  formal:   " + (f"started {detail['formal_start']}" if detail.get("formal_start")
+                                       else "not started (informal step)") + (f"; {', '.join(said)}" if said else ""))
     lines.append("  stages:")
     for s in detail["stages"]:
         due = f"due {day(s['due_on'])} ({s['due_source']})" if s["due_on"] else "no due date"

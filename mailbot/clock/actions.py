@@ -20,12 +20,16 @@ from mailbot.config import Config
 from mailbot.mail_out.compose import Composer, long_date, short_date
 from mailbot.mail_out.outbox import queue_mail
 from rules.calendar import LONDON, WorkingCalendar, WorkingDate, london_date, working_date
+from rules.casenote import case_note
 from rules.copies import MailKind, copied_on
 from rules.decide import Action
-from rules.directory import Directory
+from rules.directory import Directory, Resolution, roles_match
 from rules.policy import Level
 from store.models import Escalation, Event, Message, Stage
 from store.uow import UnitOfWork
+
+from .casenote import case_facts
+from .procedure import Procedure
 
 log = logging.getLogger(__name__)
 
@@ -61,6 +65,7 @@ class Actions:
         self.calendar = calendar
         self.directory: Directory = config.directory.directory()
         self.composer = composer or Composer(config)
+        self.procedure = Procedure(self)
 
     # -- context shared by every mail ---------------------------------------------------------------------
 
@@ -249,7 +254,7 @@ class Actions:
                 "child_word": "children" if len(children) > 1 else "child",
                 "iro_name": self._name(esc.iro_email, esc.iro_name) or "the IRO",
                 "iro": self._person(esc.iro_email, esc.iro_name) or "the IRO", "subject": esc.subject or "",
-                "policy": self.policy}
+                "policy": self.policy, "title": self.policy.title or "escalation procedure"}
 
     def _qa(self) -> list[str]:
         return list(self.directory.qa_managers)
@@ -293,9 +298,10 @@ class Actions:
             merged["concern"] = self.concern(esc)
         merged.setdefault("to_people", self._shown(esc, to))
         merged.setdefault("copied_people", self._shown(esc, cc, but=to))
+        attachments = merged.pop("attachments", None) or []
         rendered = self.composer.render(template, **merged)
         queue_mail(uow, self.config, key=f"{esc.reference}.{key}", kind=kind, to=to, cc=cc, subject=rendered.subject,
-                   text=rendered.text, html=rendered.html, escalation=esc, now=now)
+                   text=rendered.text, html=rendered.html, escalation=esc, now=now, attachments=attachments)
 
     def _escalation_context(self, esc: Escalation, target: Level, previous: Stage | None, *, due: date | None,
                             by: str, bypass: bool) -> dict[str, Any]:
@@ -364,6 +370,9 @@ class Actions:
                               data={"from_level": from_level, "to_level": target.number, "by": by, "terminal": True})
             self.referral_notice(uow, esc, now, key=f"L{target.number}.referral")
             return stage
+        formal_start = esc.process_started_on is None  # leaving an informal step: the formal process starts now
+        if formal_start:
+            esc.process_started_on = today
         current = previous.addressee_email if previous is not None else None
         due = due_on  # as the caller worked it out; else the level's days from today
         if due is None and target.working_days:
@@ -375,8 +384,14 @@ class Actions:
             uow.events.append("escalated", escalation=esc, message=message, actor=actor, data={
                 "from_level": from_level, "to_level": target.number, "by": by, "bypass": bypass,
                 "due_on": due.isoformat() if due else None, "addressee": named[0]})
+            self.level_started(uow, esc, stage, now, opened=formal_start, bypass=bypass)
             return stage
         found = self.directory.next_addressee(current, target.role)
+        holder = self.directory.person(current) if current else None
+        if holder is not None and roles_match(holder.role, target.role):
+            # leaving an informal step that was already with the Team Manager: the formal level stays with them
+            found = Resolution(holder, f"{holder.describe()} already has the escalation and is the {target.role}.",
+                               (holder,))
         person = found.person
         copies = self.directory.copies_for(target, self.policy, person)
         cc = self.copied(MailKind.ESCALATION, esc, target, to=[person.email] if person else [],
@@ -404,7 +419,20 @@ class Actions:
                         cc=self._qa(), now=now, reason=found.reason,
                         candidates=[self._person(p.email, p.name) for p in found.candidates], copy_gap=[],
                         manager="", **context)
+        self.level_started(uow, esc, stage, now, opened=formal_start, bypass=bypass)
         return stage
+
+    def level_started(self, uow: UnitOfWork, esc: Escalation, stage: Stage, now: datetime, *, opened: bool = False,
+                      bypass: bool = False) -> None:
+        """What the procedure asks when a formal level starts: the rules for opening (the first formal level),
+        for this level and for a bypass; the chair asked to convene a meeting step."""
+        if opened:
+            self.procedure.notify(uow, esc, "opened", now)
+        self.procedure.notify(uow, esc, "level", now, level=stage.level)
+        self.case_record_notice(uow, esc, now, moment="level", key=f"record.L{stage.level}")
+        if bypass:
+            self.procedure.notify(uow, esc, "bypass", now, level=stage.level)
+        self.procedure.convene(uow, esc, stage, now)
 
     @staticmethod
     def start_stage(uow: UnitOfWork, esc: Escalation, level: Level, now: datetime, *,
@@ -424,11 +452,17 @@ class Actions:
     # -- notices ----------------------------------------------------------------------------------------------
 
     def referral_notice(self, uow: UnitOfWork, esc: Escalation, now: datetime, *, key: str) -> None:
+        """The ladder is exhausted: the IRO is asked to consider a referral (those the policy names told first) —
+        or, for a case with no Cafcass route in the procedure (a child-protection case), told so."""
+        offered = self.procedure.cafcass_offered(esc)
+        if offered:
+            self.procedure.considered(uow, esc, now)
         to = [esc.iro_email] if esc.iro_email else self._qa()
         cc = self.copied(MailKind.REFERRAL, esc, esc.current_level, to=to, manager=self.last_manager(esc))
         last = next((s for s in reversed(list(esc.stages))
                      if (lvl := self.policy.find_level(s.level)) is None or not lvl.terminal), None)
         self._queue(uow, esc, key=key, kind="referral", template="referral", to=to, cc=cc, now=now,
+                    cafcass_offered=offered, closes=self.procedure.referral_closes(esc),
                     level_label=self._label(last.level) if last is not None else "the last level",
                     manager_name=self._name(last.addressee_email, last.addressee_name) if last is not None else "")
 
@@ -514,14 +548,37 @@ class Actions:
                     manager_name=self._name(stage.addressee_email, stage.addressee_name) if stage else "",
                     next_level=self.policy.next_level(stage.level) if level else None)
 
-    def acknowledge(self, uow: UnitOfWork, esc: Escalation, now: datetime, inferred: list[str]) -> None:
+    def referral_continues(self, uow: UnitOfWork, esc: Escalation, now: datetime, *, key: str) -> None:
+        """The IRO referred to Cafcass before the ladder was exhausted and the policy keeps the process going:
+        tell the IRO (QA copied) that the record stays open at its level."""
+        stage = esc.current_stage
+        to = [esc.iro_email] if esc.iro_email else self._qa()
+        self._queue(uow, esc, key=key, kind="referral", template="referral_continues", to=to, cc=self._qa(),
+                    now=now, section=self.policy.cafcass.section, level_label=self._level_text(esc.current_level),
+                    manager_name=self._name(stage.addressee_email, stage.addressee_name) if stage else "",
+                    due=stage.due_on if stage is not None and stage.responded_at is None else None)
+
+    def case_record_notice(self, uow: UnitOfWork, esc: Escalation, now: datetime, *, moment: str, key: str) -> None:
+        """The text the IRO pastes into the child's case record (the policy's ``case_record``: LiquidLogic note and
+        IRO Escalation Form, Mosaic, Eclipse "Resolution and Escalation"), at opening, each level and closure."""
+        record = self.policy.case_record
+        if record is None or not esc.iro_email:
+            return
+        facts = case_facts(esc, uow.events.for_escalation(esc), self.policy, self.calendar)
+        self._queue(uow, esc, key=key, kind="case_record", template="case_record", to=[esc.iro_email], cc=[],
+                    now=now, note=case_note(record, facts, moment))
+
+    def acknowledge(self, uow: UnitOfWork, esc: Escalation, now: datetime, inferred: list[str], *,
+                    past: date | None = None) -> None:
         """Tell the IRO what the bot had to work out itself, and when it moved or questions the IRO's own date (not
         a working day, or already past) — only then: a normal escalation gets no reply."""
         stage = esc.current_stage
         given = stage.due_on if stage is not None and stage.due_source == "subject" else None
         due = self._due(stage.due_on if stage is not None else None)
         date_moved = given is not None and due is not None and due.moved
-        date_past = given is not None and due is not None and due.past(london_date(now))
+        date_past = past is not None
+        if past is not None:
+            given = past
         if not esc.iro_email or not (inferred or date_moved or date_past):
             return
         self._queue(uow, esc, key="ack", kind="acknowledgement", template="acknowledgement", to=[esc.iro_email],
@@ -594,6 +651,8 @@ class Actions:
                     managers=list(dict.fromkeys(took_part)), history=self.history(esc, uow),
                     level_label=found.label if found else self._level_text(level),
                     level_role=found.role if found else (stage.role if stage is not None else ""))
+        self.procedure.notify(uow, esc, "closed", now)  # resolved, withdrawn or referred: its end (Hull 6)
+        self.case_record_notice(uow, esc, now, moment="closure", key="record.closed")
 
     def extension_agreed(self, uow: UnitOfWork, esc: Escalation, now: datetime, *, old_due: date | None,
                          by: str | None, key: str) -> None:

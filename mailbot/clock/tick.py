@@ -74,6 +74,7 @@ def record_state(uow: UnitOfWork, esc: Escalation) -> RecordState:
         last_iro_message_at=max(iro_times) if iro_times else None,
         extension_request=request,
         done=done,
+        budget_days=(esc.facts or {}).get("budget_days"),
     )
 
 
@@ -144,6 +145,9 @@ class Ticker:
         if kind == "budget_warning":
             self.actions.budget_warning(uow, esc, action, now)
             return f"{action.days} working days reached"
+        if kind == "notify":
+            sent = self.actions.procedure.notify(uow, esc, "day", now, day=action.days)
+            return f"day {action.days}: {sent} notice(s)"
         if kind == "extension_requested":
             self.actions.extension_requested(uow, esc, action, now)
             return f"told the IRO of the request (until {action.due_on or 'a date to be agreed'})"

@@ -12,6 +12,7 @@ from datetime import date
 from mailbot.clock.actions import Actions
 from mailbot.config import Config
 from parsers.commands import Command, read_command, read_response
+from parsers.facts import case_type_in_subject, read_facts
 from parsers.machine import AUTO_REPLY
 from parsers.subject import SubjectFacts
 from parsers.themes import read_themes
@@ -78,15 +79,20 @@ class Applier:
 
     # -- opening and moving up ----------------------------------------------------------------------------
 
-    def level(self, number: int | None) -> Level:
-        """The policy's level ``number``; without one (or one the policy lacks), the first formal level."""
+    def level(self, number: int | None, kind: str | None = None) -> Level:
+        """The policy's level ``number``; an informal step or Quality Alert ("Informal escalation", "Level 0") the
+        policy's informal level; without a number (or one the policy lacks), the first formal level."""
         policy = self.config.policy
         found = policy.find_level(number) if number is not None else None
+        if found is None and kind in ("informal", "quality_alert"):
+            found = policy.first_informal_level()
         return found if found is not None else policy.first_formal_level()
 
     def due(self, level: Level, start: date, facts: SubjectFacts) -> tuple[date | None, str | None]:
-        """The IRO's date from the subject where the policy lets it win, else the level's working days."""
-        if facts.response_date and self.config.policy.iro_date_overrides:
+        """The IRO's date from the subject where the policy lets it win, else the level's working days. A date
+        already past never makes a record overdue from its first minute: the level's days count from ``start`` and
+        the IRO is asked to confirm (the acknowledgement)."""
+        if facts.response_date and self.config.policy.iro_date_overrides and facts.response_date >= start:
             return facts.response_date, "subject"
         if level.working_days is None:
             return None, None
@@ -103,15 +109,20 @@ class Applier:
         """A new record and its first stage, from an escalation mail (recorded by the caller)."""
         mail, facts = reading.mail, reading.facts
         policy = self.config.policy
-        level = self.level(facts.level)
+        level = self.level(facts.level, facts.kind)
         day = london_date(reading.received)
+        case_type = case_type_in_subject(mail.subject or "")
+        raiser = self.directory.person(reading.sender) if reading.sender else None
+        if case_type is None and raiser is not None and "chair" in raiser.role.casefold():
+            case_type = "child-protection"  # a conference chair's challenge is about a child-protection plan
         esc = Escalation(
             status="open", policy_key=policy.key, iro_email=reading.sender,
             iro_name=mail.from_.name if mail.from_ else None, children=list(facts.children),
             case_numbers=[{"number": c.number, "system": c.system} for c in facts.case_numbers],
             themes=list(read_themes(mail.new_text, policy.themes).themes), current_level=level.number,
             subject=mail.subject, conversation_key=mail.conversation_key, opened_at=reading.received,
-            updated_at=reading.received, process_started_on=day,
+            updated_at=reading.received, process_started_on=None if level.informal else day,
+            facts={"case_type": case_type} if case_type else {},
         )
         uow.escalations.add(esc)
         named, copied = self._named(reading)
@@ -130,7 +141,8 @@ class Applier:
             "addressee": stage.addressee_email if stage else None,
         }
         inferred = []
-        if reading.facts.level is None:
+        informal = esc.process_started_on is None
+        if reading.facts.level is None and not informal:
             inferred.append("level")
         if reading.facts.response_date is None:
             inferred.append("due date")
@@ -140,20 +152,37 @@ class Applier:
             data["inferred"] = inferred
         if reading.facts.warnings:
             data["warnings"] = list(reading.facts.warnings)
+        past = reading.facts.response_date
+        if past is not None and past >= london_date(reading.received):
+            past = None
+        if past is not None:
+            data["subject_date_past"] = past.isoformat()
+        if informal:
+            data["informal"] = True
         uow.events.append("opened", escalation=esc, message=msg, actor=reading.sender or "unknown", data=data)
-        self.actions.acknowledge(uow, esc, reading.received, inferred)
+        self.actions.acknowledge(uow, esc, reading.received, inferred, past=past)
+        procedure = self.actions.procedure
+        procedure.notify(uow, esc, "informal_opened" if informal else "opened", reading.received)
+        if stage is not None:
+            self.actions.case_record_notice(uow, esc, reading.received, moment="opening",
+                                            key=f"record.opened.L{stage.level}")
+        if not informal and stage is not None:
+            procedure.notify(uow, esc, "level", reading.received, level=stage.level)
+            procedure.convene(uow, esc, stage, reading.received)
 
     def move(self, uow: UnitOfWork, esc: Escalation, msg: Message, reading: Reading) -> None:
         """A new "Level N" mail for an open case: the record moves up through :meth:`Actions.escalate`. The IRO's
         mail to the next manager is the escalation, so the bot sends nothing when it names one."""
-        target = self.level(reading.facts.level)
+        target = self.level(reading.facts.level, reading.facts.kind)
         named, copied = self._named(reading)
         due, source = self.due(target, london_date(reading.received), reading.facts)
         from_level, stage = esc.current_level, esc.current_stage
         passed = stage.addressee_email if stage is not None else None
         key = f"L{esc.current_level}.to.L{target.number}.{msg.identity}"
+        nxt = self.config.policy.next_level(esc.current_level)
         self.actions.escalate(uow, esc, target, reading.received, by="mail", actor=reading.sender or "unknown",
-                              message=msg, key=key, due_on=due, due_source=source, named=named, copied=copied)
+                              message=msg, key=key, due_on=due, due_source=source, named=named, copied=copied,
+                              bypass=nxt is not None and target.number > nxt.number)
         self.actions.bypass_notice(uow, esc, reading.received, from_level=from_level, passed=passed,
                                    by=reading.sender, key=key)
 
@@ -196,9 +225,24 @@ class Applier:
         parties = self.parties(esc)
         standing = standing_of(reading.sender, parties, proven=reading.proven)
         text = reading.mail.new_text
+        if _meeting_reply(reading):  # Outlook's Accept/Decline to a meeting request: on the record, never a response
+            uow.events.append("meeting_reply", escalation=esc, message=msg, actor=actor,
+                              data={"level": esc.current_level, "answer": reading.mail.subject.split(":", 1)[0][:40]})
+            esc.updated_at = reading.received
+            return "threaded"
         day = london_date(reading.received)
         if ruling(standing, Act.TAG_THEMES):
             self._tag_themes(uow, esc, msg, reading)
+        facts = read_facts(text, day)
+        procedure = self.actions.procedure
+        if ruling(standing, Act.SET_FACTS):
+            procedure.set_facts(uow, esc, msg, facts, actor=actor, now=reading.received)
+        if esc.status == "open" and (facts.meeting_at is not None or facts.outcome) and ruling(standing, Act.MEETING):
+            done = procedure.meeting_time(uow, esc, msg, facts, actor=actor, now=reading.received)
+            done = procedure.meeting_outcome(uow, esc, msg, facts, actor=actor, now=reading.received) or done
+            if done:
+                esc.updated_at = reading.received
+                return "threaded"
         command = read_command(text, day)
         if command is not None:
             act = Act(command.action)
@@ -277,21 +321,24 @@ class Applier:
             uow.events.append("command_ignored", escalation=esc, message=msg, actor=actor,
                               data={"command": command.action, "reason": "the escalation is closed"})
             return
-        if command.action in ("resolved", "withdraw", "cafcass"):
-            outcome = {"resolved": "resolved", "withdraw": "withdrawn", "cafcass": "cafcass"}[command.action]
-            esc.status = "closed"
-            esc.outcome = outcome
-            esc.outcome_text = command.text or None
-            esc.closed_at = now
-            if stage is not None and stage.outcome is None:
-                stage.outcome = outcome
-                stage.ended_at = now
-            uow.events.append(outcome, escalation=esc, message=msg, actor=actor, data={"text": command.text})
-            self.actions.closure_notice(uow, esc, now, by=reading.sender)
+        if command.action == "cafcass":
+            self._refer(uow, esc, msg, command, reading)
+            esc.updated_at = now
+            return
+        if command.action in ("resolved", "withdraw"):
+            outcome = {"resolved": "resolved", "withdraw": "withdrawn"}[command.action]
+            self._close(uow, esc, msg, outcome, command.text, reading)
         elif command.action == "escalate":
             policy = self.config.policy
-            target = (policy.find_level(command.level) if command.level is not None
-                      else policy.next_level(esc.current_level))
+            if command.level is not None:
+                target = policy.find_level(command.level)
+            elif command.to_role:
+                target = policy.level_for_role(command.to_role)
+                if target is None:
+                    self._unknown_role(uow, esc, msg, command, reading)
+                    return
+            else:
+                target = policy.next_level(esc.current_level)
             if target is None or target.number <= esc.current_level:
                 reason = "already at the last level" if target is None else f"already at level {esc.current_level}"
                 if command.level is not None and target is None:
@@ -301,8 +348,10 @@ class Applier:
                 return
             from_level, passed = esc.current_level, stage.addressee_email if stage is not None else None
             key = f"L{esc.current_level}.to.L{target.number}.{msg.identity}"
+            nxt = policy.next_level(esc.current_level)
+            bypass = nxt is not None and target.number > nxt.number
             self.actions.escalate(uow, esc, target, now, by="command", actor=actor, message=msg, key=key,
-                                  bypass=command.level is not None)
+                                  bypass=bypass)
             self.actions.bypass_notice(uow, esc, now, from_level=from_level, passed=passed, by=reading.sender,
                                        key=key)
         elif command.action == "extend":
@@ -321,6 +370,7 @@ class Applier:
                 return
             stage.due_on = new_due
             stage.due_source = "extension"
+            self._extend_budget(esc, new_due)
             uow.events.append("extended", escalation=esc, message=msg, actor=actor,
                               data={"from": old.isoformat() if old else None, "to": new_due.isoformat()})
             self.actions.extension_agreed(uow, esc, now, old_due=old, by=reading.sender,
@@ -328,6 +378,66 @@ class Applier:
         else:
             uow.events.append("note", escalation=esc, message=msg, actor=actor, data={"text": command.text})
         esc.updated_at = now
+
+    def _extend_budget(self, esc: Escalation, new_due: date) -> None:
+        """Where the policy lets the IRO extend the whole process (South West 5.2.6, Stage 2), an agreed date past
+        its end extends it to that date: the budget warnings move with it."""
+        policy = self.config.policy
+        if not policy.iro_may_extend_budget or esc.process_started_on is None:
+            return
+        needed = self.calendar.working_days_between(esc.process_started_on, new_due)
+        facts = dict(esc.facts or {})
+        if needed > max(policy.total_working_days, int(facts.get("budget_days") or 0)):
+            facts["budget_days"] = needed
+            esc.facts = facts
+
+    def _close(self, uow: UnitOfWork, esc: Escalation, msg: Message, outcome: str, text: str,
+               reading: Reading) -> None:
+        now = reading.received
+        stage = esc.current_stage
+        esc.status = "closed"
+        esc.outcome = outcome
+        esc.outcome_text = text or None
+        esc.closed_at = now
+        if stage is not None and stage.outcome is None:
+            stage.outcome = outcome
+            stage.ended_at = now
+        uow.events.append(outcome, escalation=esc, message=msg, actor=reading.sender or "unknown", data={"text": text})
+        self.actions.closure_notice(uow, esc, now, by=reading.sender)
+
+    def _refer(self, uow: UnitOfWork, esc: Escalation, msg: Message, command: Command, reading: Reading) -> None:
+        """The IRO refers to Cafcass: only where the procedure offers the route for this case; those the policy
+        names are told before the referral; the record closes, or the staged process goes on, as the policy says."""
+        procedure = self.actions.procedure
+        actor = reading.sender or "unknown"
+        if not procedure.cafcass_offered(esc):
+            reason = ("the procedure offers a Cafcass referral only for "
+                      + " and ".join(t.replace("-", " ") + " children" for t in self.config.policy.cafcass.case_types)
+                      + "; this record is a child-protection case (reply \"Case type: looked after\" if that is wrong)")
+            uow.events.append("command_ignored", escalation=esc, message=msg, actor=actor,
+                              data={"command": "cafcass", "reason": reason})
+            self.actions.refusal_notice(uow, esc, msg, what="refer the case to Cafcass", reason=reason,
+                                        example="Case type: looked after", now=reading.received)
+            return
+        closes = procedure.referral_closes(esc)
+        procedure.considered(uow, esc, reading.received)  # told *before* any referral (no-op when already told)
+        procedure.notify(uow, esc, "cafcass", reading.received)
+        if closes:
+            self._close(uow, esc, msg, "cafcass", command.text, reading)
+            return
+        uow.events.append("cafcass_referred", escalation=esc, message=msg, actor=actor,
+                          data={"text": command.text, "continues": True})
+        self.actions.referral_continues(uow, esc, reading.received, key=f"cafcass.{msg.identity}")
+
+    def _unknown_role(self, uow: UnitOfWork, esc: Escalation, msg: Message, command: Command,
+                      reading: Reading) -> None:
+        policy = self.config.policy
+        ladder = "; ".join(f"{lvl.label} ({lvl.role})" for lvl in policy.levels if not lvl.informal)
+        reason = f"no level of the procedure is \"{command.to_role}\" (its levels: {ladder})"
+        uow.events.append("command_ignored", escalation=esc, message=msg, actor=reading.sender or "unknown",
+                          data={"command": "escalate", "reason": reason})
+        self.actions.refusal_notice(uow, esc, msg, what=f"escalate to {command.to_role}", reason=reason,
+                                    example=f"Escalate to {policy.level_word.lower()} N", now=reading.received)
 
     @staticmethod
     def _requested_date(uow: UnitOfWork, esc: Escalation) -> date | None:
@@ -348,6 +458,17 @@ _WHAT: dict[Act, tuple[str, str]] = {
     Act.NOTE: ("add a note to the record", "Note: …"),
     Act.MOVE: ("move the escalation to another level", "Escalate to level N"),
 }
+
+
+_MEETING_ANSWERS = ("accepted:", "declined:", "tentative:", "tentatively accepted:", "new time proposed:")
+
+
+def _meeting_reply(reading: Reading) -> bool:
+    """An answer to a meeting request (iCalendar METHOD:REPLY, or Outlook's "Accepted: …" subject)."""
+    mail = reading.mail
+    if any(a.content_type.startswith("text/calendar") for a in mail.attachments):
+        return True
+    return mail.subject.strip().casefold().startswith(_MEETING_ANSWERS)
 
 
 def _looks_like_an_answer(text: str) -> bool:

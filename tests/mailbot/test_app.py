@@ -54,7 +54,8 @@ def test_scheduler_has_its_jobs_coalescing(tmp_path: Path, clock: Clock) -> None
     scheduler = service.scheduler.start()
     try:
         jobs = {job.id: job for job in scheduler.get_jobs()}
-        assert set(jobs) == {"tick", "send", "digest", "purge"}
+        # Dorset's policy reports quarterly (themes) and yearly (the annual report's summary)
+        assert set(jobs) == {"tick", "send", "digest", "purge", "report.quarterly-themes", "report.annual"}
         assert all(job.coalesce and job.max_instances == 1 for job in jobs.values())
         assert str(jobs["digest"].trigger).startswith("cron[day_of_week='mon', hour='8', minute='0'")
         assert jobs["tick"].trigger.interval.total_seconds() == 5 * 60

@@ -132,6 +132,6 @@ def test_every_active_key_of_the_example_has_a_comment_near_it() -> None:
         if key.startswith("directory.people[]."):
             continue  # the people's keys are explained once, above the first [[directory.people]]
         name = key.rsplit(".", 1)[-1]
-        at = next(i for i, line in enumerate(lines) if re.match(rf"{re.escape(name)}\s*=", line))
+        at = next(i for i, line in enumerate(lines) if re.match(rf'"?{re.escape(name)}"?\s*=', line))
         near = lines[max(0, at - 8):at + 1]
         assert "#" in lines[at] or any(line.startswith("#") for line in near), f"{key} is not explained"

@@ -117,14 +117,14 @@ OWNERS = {Standing.OWNING_IRO, Standing.QA_MANAGER}
 ONLY_OWNERS = "only the owning IRO or a QA manager may do this"
 OUTSIDE_REASON = "sender outside the council's domains"
 UNPROVEN_REASON = "the mail does not prove who sent it"
-OWNERS_ACTS = set(COMMANDS) | {Act.MOVE, Act.TAG_THEMES, Act.NAME_MANAGER}
+OWNERS_ACTS = set(COMMANDS) | {Act.MOVE, Act.TAG_THEMES, Act.NAME_MANAGER, Act.SET_FACTS, Act.MEETING}
 EXPECTED_ALLOWED: dict[Standing, set[Act]] = {  # with a directory that lists its IROs
     Standing.BOT: set(),
     Standing.UNPROVEN: set(),
     Standing.OWNING_IRO: OWNERS_ACTS,
     Standing.QA_MANAGER: OWNERS_ACTS,
     Standing.IRO_TEAM_MANAGER: set(),
-    Standing.CURRENT_MANAGER: {Act.RESPOND},
+    Standing.CURRENT_MANAGER: {Act.RESPOND, Act.MEETING},  # a meeting step's chair gives its time and minutes
     Standing.EARLIER_MANAGER: set(),
     Standing.IRO: {Act.OPEN},
     Standing.STAFF: set(),
@@ -145,8 +145,10 @@ def expected_refusal(standing: Standing, act: Act) -> tuple[str, bool]:
         if standing is Standing.EARLIER_MANAGER:
             return "the manager of a level already passed", False
         return special.get(standing, "only the current level's manager, or their line above, answers"), False
-    if act in (Act.TAG_THEMES, Act.NAME_MANAGER):
+    if act in (Act.TAG_THEMES, Act.NAME_MANAGER, Act.SET_FACTS):
         return special.get(standing, ONLY_OWNERS), False
+    if act is Act.MEETING:
+        return special.get(standing, "only the meeting's chair, the owning IRO or a QA manager may"), False
     if standing is Standing.CURRENT_MANAGER and act in COMMANDS:
         return "the manager's own words count as their response, not as a command", False
     return special.get(standing, ONLY_OWNERS), True

@@ -144,17 +144,27 @@ HULL_AD_START, HULL_AD_DUE = D(2027, 3, 24), D(2027, 3, 30)
 
 
 def test_hull_two_day_level_skips_the_chaser_on_the_send_day() -> None:
+    hull = replace(HULL, levels=tuple(replace(lvl, chaser_offsets=None) for lvl in HULL.levels))
     assert ENG.add_working_days(HULL_AD_START, 2) == HULL_AD_DUE
     assert ENG.add_working_days(HULL_AD_DUE, -2) == HULL_AD_START
     r = rec(4, HULL_AD_START, HULL_AD_DUE)
     for day in (D(2027, 3, 24), D(2027, 3, 25)):
         for hh in (9, 12, 16):
-            assert decide(r, at(day, hh), HULL, ENG) == []
-    assert decide(r, datetime(2027, 3, 30, 7, 59, tzinfo=UTC), HULL, ENG) == []  # 08:59 BST
-    [a] = decide(r, datetime(2027, 3, 30, 8, 0, tzinfo=UTC), HULL, ENG)  # 09:00 BST
+            assert decide(r, at(day, hh), hull, ENG) == []
+    assert decide(r, datetime(2027, 3, 30, 7, 59, tzinfo=UTC), hull, ENG) == []  # 08:59 BST
+    [a] = decide(r, datetime(2027, 3, 30, 8, 0, tzinfo=UTC), hull, ENG)  # 09:00 BST
     assert (a.kind, a.offset, a.covers) == (ActionKind.CHASE, 0, (chase_key(4, 0, HULL_AD_DUE),))
-    [b] = decide(replace(r, done=frozenset(a.covers)), at(D(2027, 3, 31), 9), HULL, ENG)
+    [b] = decide(replace(r, done=frozenset(a.covers)), at(D(2027, 3, 31), 9), hull, ENG)
     assert (b.kind, b.key, b.level, b.to_level, b.due_on) == (ActionKind.REFERRAL_DUE, "L5.referral", 4, 5, None)
+
+
+def test_hull_preset_reminds_its_two_day_level_the_day_before() -> None:
+    # The seed names no reminders; the preset gives its 2- and 3-day levels (-1, 0): Thu 25 Mar is day -1 of the
+    # level due Tue 30 Mar (Good Friday and Easter Monday between), after the start day, so it goes.
+    r = rec(4, HULL_AD_START, HULL_AD_DUE)
+    assert decide(r, at(D(2027, 3, 24), 12), HULL, ENG) == []
+    [a] = decide(r, at(D(2027, 3, 25), 9), HULL, ENG)
+    assert (a.kind, a.offset, a.key) == (ActionKind.CHASE, -1, chase_key(4, -1, HULL_AD_DUE))
 
 
 def test_one_day_level_skips_the_minus_two_chaser() -> None:
@@ -483,6 +493,7 @@ def test_simulate_hull_february_2027() -> None:
         (D(2027, 2, 22), "chase", _c(2, 0, l2), None, None),
         (D(2027, 2, 22), "budget_warning", "budget.15", None, None),
         (D(2027, 2, 23), "escalate", "L2.escalate", 3, l3),
+        (D(2027, 2, 24), "chase", _c(3, -1, l3), None, None),  # the preset's reminder the day before (3-day level)
         (D(2027, 2, 25), "chase", _c(3, 0, l3), None, None),
         (D(2027, 2, 26), "escalate", "L3.escalate", 4, l4),
         (D(2027, 3, 1), "chase", _c(4, 0, l4), None, None),
@@ -530,9 +541,12 @@ def test_simulate_birmingham_over_easter_2027() -> None:
     assert simulate(BIRMINGHAM, ENG, 1, D(2027, 3, 8), D(2027, 5, 1)) == [
         (D(2027, 3, 18), "chase", _c(1, -2, s1), None, None),
         (D(2027, 3, 22), "chase", _c(1, 0, s1), None, None),
+        (D(2027, 3, 22), "notify", "notify.day.10", None, None),  # 3.8: not resolved at day 10, AHoS consulted
         (D(2027, 3, 23), "escalate", "L1.escalate", 2, s2),
+        (D(2027, 3, 24), "chase", _c(2, -1, s2), None, None),  # the preset's reminder the day before (3-day stage)
         (D(2027, 3, 25), "chase", _c(2, 0, s2), None, None),
         (D(2027, 3, 30), "escalate", "L2.escalate", 3, s3),
+        (D(2027, 3, 31), "chase", _c(3, -1, s3), None, None),
         (D(2027, 3, 31), "budget_warning", "budget.15", None, None),
         (D(2027, 4, 1), "chase", _c(3, 0, s3), None, None),
         (D(2027, 4, 2), "escalate", "L3.escalate", 4, s4),

@@ -137,7 +137,7 @@ def test_period_contains_by_london_day() -> None:
     assert not period.contains(datetime(2026, 9, 6, 23, 0, tzinfo=UTC))  # Monday 7 Sep 00:00 BST
     assert not period.contains(None)
     with pytest.raises(ValueError, match="period must be one of"):
-        period_ending("fortnight", NOW)
+        period_ending("decade", NOW)
     with pytest.raises(ValueError, match="naive"):
         period_ending("week", datetime(2026, 9, 7, 8))
 

@@ -163,7 +163,7 @@ def test_role_matching_is_case_and_space_insensitive_when_walking() -> None:
 def test_hull_chain() -> None:
     d = hull()
     current = f"tm@{H}"
-    for level, expected in zip(HULL.levels[1:4], ("gm", "hos", "ad"), strict=True):
+    for level, expected in zip([lvl for lvl in HULL.levels if lvl.timed][1:], ("gm", "hos", "ad"), strict=True):
         r = d.next_addressee(current, level.role)
         assert r.person is not None and r.person.email == f"{expected}@{H}", r.reason
         current = r.person.email

@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 from rules.errors import PolicyError, RulesError
 from rules.policy import ChaserSchedule, Level, Policy, policy_from_mapping, policy_to_mapping
 from rules.presets import PRESETS, policy_from_config
+from rules.procedure import Report
 
 CUSTOM_TOML = """
 [policy]
@@ -365,7 +366,9 @@ def policies(draw: st.DrawFn) -> Policy:
                   always_copy_roles=tuple(draw(st.lists(st.sampled_from(["QA Mgr", "IRO TM"]), unique=True))),
                   themes=tuple(draw(st.lists(st.sampled_from(["A", "B", "C"]), unique=True))),
                   case_system=draw(st.sampled_from(["", "Mosaic"])), iro_date_overrides=draw(st.booleans()),
-                  reporting=tuple(draw(st.lists(st.sampled_from(["weekly", "monthly"]), unique=True))))
+                  reports=tuple(Report(c, ("QA Manager",))
+                                for c in draw(st.lists(st.sampled_from(["weekly", "monthly"]), unique=True))),
+                  iro_may_extend_budget=draw(st.booleans()))
 
 
 @settings(max_examples=60, deadline=None)

@@ -78,7 +78,7 @@ def test_theme_counts(key: str, count: int) -> None:
 def test_dorset() -> None:
     dorset = PRESETS["dorset"]
     assert dorset.level_word == "Level" and dorset.case_system == "Mosaic"
-    assert dorset.always_copy_roles == ("QA Manager",) and dorset.reporting == ("quarterly",)
+    assert dorset.always_copy_roles == ("QA Manager",) and dorset.reporting == ("quarterly", "annual")
     assert dorset.levels[0].informal and dorset.levels[0].number == 0
     assert dorset.first_formal_level().number == 1
     assert [(lvl.number, lvl.role, lvl.copy_roles) for lvl in dorset.levels[1:5]] == [
@@ -114,7 +114,7 @@ def test_hull() -> None:
     hull = PRESETS["hull"]
     assert _roles(hull) == ["Team Manager", "Group Manager", "Head of Service", "Assistant Director"]
     assert hull.always_copy_roles == ("IRO Team Manager",)
-    assert hull.case_system == "LiquidLogic" and hull.reporting == ("monthly",)
+    assert hull.case_system == "LiquidLogic" and hull.reporting == ("monthly", "annual")
     text = _seed("hull")
     process = text[text.index("4. Hull IRO Escalation Process"):text.index("5. Complaints")]
     days = [int(n) for n in re.findall(r"within (\d+) working days", process)]
@@ -145,7 +145,7 @@ def test_rotherham() -> None:
     assert rotherham.levels[0].informal and rotherham.levels[0].label == "Quality Alert"
     assert _roles(rotherham) == ["Team Manager", "Service Manager", "Head of Service", "Deputy Director"]
     assert rotherham.always_copy_roles == ("Operations Manager (Safeguarding)",)
-    assert rotherham.reporting == ("weekly", "monthly", "quarterly")
+    assert rotherham.reporting == ("weekly", "monthly", "quarterly", "annual")
     assert "ASSUMPTION" in rotherham.notes and "5 per level" in rotherham.notes
     text = _seed("rotherham")
     for theme in rotherham.themes:

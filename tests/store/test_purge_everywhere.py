@@ -157,10 +157,10 @@ def test_purge_removes_the_record_its_mail_files_and_its_name_in_kept_digests(tm
     assert (code, err) == (0, "")
     assert "1 closed escalation(s) older than 30 days" in out and "would be deleted" in out
     assert "1 kept digest(s) that named them would be redacted" in out
-    # her escalation and her reply in .processed; in the sent folder the closure notice her "Resolved" caused and
-    # the two digests (she had no chaser)
-    assert "5 mail file(s) would be deleted from the local mail folders (2 from the inbox's " \
-           ".processed/.attention, 3 from the sent folder)" in out
+    # her escalation and her reply in .processed; in the sent folder the closure notice her "Resolved" caused, the
+    # text for her Mosaic record at opening and at closure, and the two digests (she had no chaser)
+    assert "7 mail file(s) would be deleted from the local mail folders (2 from the inbox's " \
+           ".processed/.attention, 5 from the sent folder)" in out
     assert mail_files(tmp_path) == before  # a dry run deletes nothing
     store = App(config).store
     try:
@@ -174,8 +174,8 @@ def test_purge_removes_the_record_its_mail_files_and_its_name_in_kept_digests(tm
     assert (code, err) == (0, "")
     assert "1 closed escalation(s) older than 30 days and 0 unmatched mail(s) older than 365 days deleted" in out
     assert "1 kept digest(s) that named them redacted" in out
-    assert "5 mail file(s) deleted from the local mail folders (2 from the inbox's .processed/.attention, " \
-           "3 from the sent folder)" in out
+    assert "7 mail file(s) deleted from the local mail folders (2 from the inbox's .processed/.attention, " \
+           "5 from the sent folder)" in out
     assert "note:" not in out  # both folders are local: nothing is out of reach
 
     # the files: hers and the digests' are gone, the other child's stay

@@ -235,9 +235,11 @@ def test_outbox_lists_what_waits_and_what_was_refused(local: Path) -> None:
     code, out, _ = run("outbox")
     assert code == 0
     assert out.splitlines() == [
+        "pending  case_record    tries 0  ESC-0001.record.opened.L1 — due now: the next send (every minute in the "
+        "service, or `mailbot send`) takes it",
         "pending  acknowledgement tries 0  ESC-0001.ack — due now: the next send (every minute in the service, or "
         "`mailbot send`) takes it",
-        "1 mail(s) pending/failed/refused"]
+        "2 mail(s) pending/failed/refused"]
     run("--now", "2026-11-27T10:00", "tick", "--dry-run")  # changes nothing
     assert run("outbox")[1] == out
     run("--now", "2026-11-27T10:00", "tick")  # two working days before the due date: the reminder
@@ -245,7 +247,8 @@ def test_outbox_lists_what_waits_and_what_was_refused(local: Path) -> None:
     assert "refused  chaser         tries 0  ESC-0001.L1.chase.-2@2026-12-01 — no recipient inside council.domains" \
         in out.splitlines()
     assert out.strip().endswith("mail(s) pending/failed/refused")
-    assert [r["key"] for r in json.loads(run("outbox", "--status", "sent", "--json")[1])] == ["ESC-0001.ack"]
+    assert [r["key"] for r in json.loads(run("outbox", "--status", "sent", "--json")[1])] == [
+        "ESC-0001.record.opened.L1", "ESC-0001.ack"]
 
 
 # --- --now: the one clock of a run, before the command or after it ------------------------------------------

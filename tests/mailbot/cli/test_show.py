@@ -131,5 +131,6 @@ def test_mailbot_show_prints_bst_and_the_bots_mails(local: Path) -> None:
     assert "09:01" not in out
     detail = json.loads(run("show", "ESC-0001", "--json")[1])
     assert detail["opened_at"] == "2026-07-01T09:01:00+00:00"
-    assert [(m["kind"], m["status"], m["at"]) for m in detail["mails_out"]] == [
-        ("acknowledgement", "pending", "2026-07-01T09:01:00+00:00")]
+    assert [(m["kind"], m["status"], m["at"]) for m in detail["mails_out"]] == [  # and Dorset's Mosaic record text
+        ("acknowledgement", "pending", "2026-07-01T09:01:00+00:00"),
+        ("case_record", "pending", "2026-07-01T09:01:00+00:00")]

@@ -20,7 +20,8 @@ from tests.botsetup import example_config
 
 MAILS = ("escalation", "directory_gap", "referral", "chaser", "chase_nobody", "ask_iro", "budget", "extension",
          "refused", "not_counted", "closure", "extension_agreed", "bypass", "away",
-         "acknowledgement")
+         "acknowledgement", "case_record", "procedure_notice", "procedure_gap", "ask_fact", "meeting_convene",
+         "meeting_request", "referral_continues")
 PARTS = ("subject", "txt", "html")
 MONDAY = datetime(2026, 11, 30, 8, 0, tzinfo=UTC)  # the digest of the week to Sunday 29 November
 
@@ -52,7 +53,7 @@ def test_every_built_in_mail_has_a_subject_text_and_html_template(name: str) -> 
 
 def test_no_subject_template_without_its_mail() -> None:
     subjects = {p.name.removesuffix(".subject.j2") for p in BUILT_IN.glob("*.subject.j2")}
-    assert subjects == {*MAILS, "digest"}
+    assert subjects == {*MAILS, "digest", "report"}
     for name in subjects:
         assert all((BUILT_IN / f"{name}.{part}.j2").is_file() for part in PARTS)
 

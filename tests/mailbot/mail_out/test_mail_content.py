@@ -507,9 +507,10 @@ def test_a_date_already_past_is_questioned(tmp_path: Path) -> None:
     subject = "Action - Level 1 escalation - Jane Doe - MOSAIC 123456 - response by 01/12/2026"
     [ack] = opened_by(example_config(tmp_path, directory=directory_table()), subject, at(2026, 12, 3, 9))
     assert ack.kind == "acknowledgement" and ack.to == (IRO,)
-    assert_says(ack, "The response date in your subject, Tuesday 1 December 2026, has already passed, so the "
-                     "response is overdue from the start and the escalation will go to Level 2 (Service Manager) "
-                     "unless a later date is agreed", "Extend to DD/MM/YYYY")
+    assert_says(ack, "The response date in your subject, Tuesday 1 December 2026, had already passed when your mail "
+                     "arrived. So that the manager is not overdue from the start, the response is due by Thursday "
+                     "10 December 2026, 5 working days from today", "Extend to DD/MM/YYYY",
+                "to take it to Level 2 (Service Manager) now: Escalate")
 
 
 def test_a_working_date_in_the_future_with_a_manager_gets_no_acknowledgement(tmp_path: Path) -> None:
@@ -518,7 +519,7 @@ def test_a_working_date_in_the_future_with_a_manager_gets_no_acknowledgement(tmp
 
 
 def test_an_untimed_informal_stage_is_acknowledged_without_a_made_up_date(tmp_path: Path) -> None:
-    config = example_config(tmp_path, directory=directory_table(), policy={"preset": "south-west"})
+    config = example_config(tmp_path, directory=directory_table(), policy={"base": "south-west", "case_record": False})
     [ack] = opened_by(config, "Stage 1 escalation - Jane Doe - MOSAIC 123456", at(2026, 12, 1, 9))
     assert ack.kind == "acknowledgement"
     assert_says(ack, "No response date in the subject", "is not timed under Example Council's procedure")
