@@ -50,6 +50,11 @@ def children_text(esc: Escalation) -> str:
     return ", ".join(names[:-1]) + " and " + names[-1]
 
 
+def undeliverable(esc: Escalation) -> list[str]:
+    """Addresses that bounced the bot's mail for ``esc``: it does not write to them again for this record."""
+    return [str(a).lower() for a in (esc.facts or {}).get("undeliverable", [])]
+
+
 def case_text(esc: Escalation) -> str:
     parts = []
     for c in esc.case_numbers or []:
@@ -296,6 +301,14 @@ class Actions:
             merged["history"] = self.history(esc, uow)
         if "concern" not in merged:
             merged["concern"] = self.concern(esc)
+        dead = set(undeliverable(esc))  # an address that bounced the bot's mail is not written to again for the record
+        if dead:
+            to = [a for a in to if a.lower() not in dead]
+            cc = [a for a in cc if a.lower() not in dead]
+            if not to:
+                to, cc = cc[:1], cc[1:]
+            if not to:
+                return
         merged.setdefault("to_people", self._shown(esc, to))
         merged.setdefault("copied_people", self._shown(esc, cc, but=to))
         attachments = merged.pop("attachments", None) or []
@@ -547,6 +560,38 @@ class Actions:
                     due=stage.due_on if stage is not None else None, received=london_date(msg.received_at),
                     manager_name=self._name(stage.addressee_email, stage.addressee_name) if stage else "",
                     next_level=self.policy.next_level(stage.level) if level else None)
+
+    def bounced(self, uow: UnitOfWork, esc: Escalation, msg: Message, failed: Sequence[str], *, why: str,
+                now: datetime) -> None:
+        """A mail the bot sent for ``esc`` could not be delivered to ``failed``: the record stops writing to those
+        addresses; the IRO (QA managers copied) is told once per address, naming it and why; when it was the current
+        level's manager, the bot no longer knows whom to chase and asks who instead (the one-line forward, as for a
+        directory gap); the bounce is kept for attention, so the digest lists it."""
+        sent_to = {a.lower() for row in uow.outbox.for_escalation(esc) for a in (*row.to_emails, *row.cc_emails)}
+        known = set(undeliverable(esc))
+        new = [a.lower() for a in failed if a.lower() in sent_to and a.lower() not in known]
+        if not new:
+            return  # not about a mail the bot sent for this record, or already acted on
+        facts = dict(esc.facts or {})
+        facts["undeliverable"] = sorted(known | set(new))
+        esc.facts = facts
+        stage = esc.current_stage
+        was_manager = [a for a in new if stage is not None and (stage.addressee_email or "").lower() == a]
+        if was_manager and stage is not None and esc.status == "open":
+            stage.addressee_email, stage.addressee_name = None, None
+        msg.state = "attention"
+        msg.attention_reason = (f"{esc.reference}: the bot's mail to {', '.join(new)} could not be delivered"
+                                f" ({why}); the IRO was asked who instead")[:500]
+        uow.events.append("undeliverable", escalation=esc, message=msg, actor="bot", at=now,
+                          data={"addresses": new, "why": why[:200], "was_manager": bool(was_manager)})
+        level = self.policy.find_level(esc.current_level)
+        for address in new:
+            self._queue(uow, esc, key=f"bounced.{address}", kind="bounced", template="bounced",
+                        to=[esc.iro_email] if esc.iro_email else self._qa(), cc=self._qa() if esc.iro_email else [],
+                        now=now, address=address, who=self._called(esc, address), why=why,
+                        was_manager=address in was_manager and esc.status == "open",
+                        level_label=level.label if level else self._level_text(esc.current_level),
+                        level_role=level.role if level else "manager")
 
     def referral_continues(self, uow: UnitOfWork, esc: Escalation, now: datetime, *, key: str) -> None:
         """The IRO referred to Cafcass before the ladder was exhausted and the policy keeps the process going:

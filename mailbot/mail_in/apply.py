@@ -202,6 +202,9 @@ class Applier:
         uow.events.append(verdict.kind, escalation=esc, message=msg, actor=reading.sender or "unknown", data=data)
         if verdict.kind == AUTO_REPLY and verdict.back_on is not None:
             self._away(uow, esc, msg, reading, verdict.back_on)
+        if verdict.failed and verdict.failed_recipients:
+            self.actions.bounced(uow, esc, msg, verdict.failed_recipients, why=verdict.status or verdict.reason,
+                                 now=reading.received)
 
     def _away(self, uow: UnitOfWork, esc: Escalation, msg: Message, reading: Reading, back_on: date) -> None:
         """An out-of-office from the manager who must answer the current level, back only after its due date: the

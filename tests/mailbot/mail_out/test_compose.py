@@ -21,7 +21,7 @@ from tests.botsetup import example_config
 MAILS = ("escalation", "directory_gap", "referral", "chaser", "chase_nobody", "ask_iro", "budget", "extension",
          "refused", "not_counted", "closure", "extension_agreed", "bypass", "away",
          "acknowledgement", "case_record", "procedure_notice", "procedure_gap", "ask_fact", "meeting_convene",
-         "meeting_request", "referral_continues")
+         "meeting_request", "referral_continues", "bounced")
 PARTS = ("subject", "txt", "html")
 MONDAY = datetime(2026, 11, 30, 8, 0, tzinfo=UTC)  # the digest of the week to Sunday 29 November
 
