@@ -19,7 +19,7 @@ from __future__ import annotations
 import hashlib
 import sys
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -53,6 +53,7 @@ def open_templates(config: Any, store: Any, kinds: tuple[str, ...] = ("due", "la
     """Open the template records (due, later) through the bot's own ingest; their escalation ids by kind."""
     from sqlalchemy import select
 
+    from mailbot.clock.tick import Ticker
     from mailbot.mail_in.ingest import Ingestor
     from store.models import Escalation
 
@@ -65,6 +66,9 @@ def open_templates(config: Any, store: Any, kinds: tuple[str, ...] = ("due", "la
         with store.unit_of_work() as uow:
             ids[kind] = uow.session.scalar(select(Escalation.id).where(Escalation.reference == result.reference))
             uow.rollback()
+    # the service's tick right after opening works out when each next needs the clock (nothing is due yet), so the
+    # copies carry their moment as a running service's records do
+    Ticker(store, config).tick(OPENED + timedelta(minutes=1))
     return ids
 
 

@@ -68,7 +68,7 @@ A stage level the policy does not have raises :class:`~rules.errors.PolicyError`
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import UTC, date, datetime, timedelta
 from enum import StrEnum
 
 from rules.calendar import LONDON, WorkingCalendar
@@ -296,3 +296,62 @@ def _notify_days(record: RecordState, today: date, policy: Policy, calendar: Wor
     days = sorted({n.day for n in policy.notifications if n.event == "day" and n.day is not None})
     return [Action(ActionKind.NOTIFY, notify_day_key(day), record.stage.level, days=day, elapsed=elapsed)
             for day in days if elapsed >= day]
+
+
+#: How far ahead :func:`next_moment` looks, in working days (beyond the longest budget a policy may have).
+HORIZON_WORKING_DAYS = 130
+
+
+def next_moment(
+    record: RecordState,
+    now: datetime,
+    policy: Policy,
+    calendar: WorkingCalendar,
+    settings: DecideSettings | None = None,
+) -> datetime | None:
+    """The earliest instant at or after ``now`` at which :func:`decide` returns something for ``record`` (UTC), or
+    ``None`` when nothing falls due within :data:`HORIZON_WORKING_DAYS` working days (a closed record, an informal
+    step waiting for the IRO, a referral already announced). Exact, not a guess: every rule is decided by the London
+    date and the working window, so the candidates are ``now`` itself and the opening of each working window after
+    it, and each is put to :func:`decide`. The service stores the answer with the record and the tick looks only at
+    records whose moment has come (a change to the record clears it, so it is worked out again)."""
+    settings = settings or DecideSettings()
+    if record.status != "open":
+        return None
+    if decide(record, now, policy, calendar, settings):
+        return now.astimezone(UTC)
+    start = policy.chasers.hours[0]
+    today = london(now).date()
+    days = {d for d in _trigger_days(record, policy, calendar, settings) if d >= today}
+    days.add(today)  # what is due but waits for the window: today's opening, or the next one
+    days.add(calendar.next_working_day(today + timedelta(days=1)))
+    limit = calendar.add_working_days(today, HORIZON_WORKING_DAYS)
+    for day in sorted(calendar.next_working_day(d) for d in days):
+        if day > limit:
+            break
+        moment = datetime.combine(day, start, tzinfo=LONDON)
+        if moment >= now and decide(record, moment, policy, calendar, settings):
+            return moment.astimezone(UTC)
+    return None
+
+
+def _trigger_days(record: RecordState, policy: Policy, calendar: WorkingCalendar,
+                  settings: DecideSettings) -> list[date]:
+    """Every day on which one of the rules can first fire for ``record`` (a superset: :func:`next_moment` puts each
+    to :func:`decide`): the chaser days, the day after the escalation day, the day the IRO's silence reaches its
+    limit, each budget and "day N" threshold."""
+    stage = record.stage
+    level = policy.find_level(stage.level)
+    days: list[date] = []
+    if level is not None and level.timed and stage.due_on is not None:
+        for offset in policy.chaser_offsets(level):
+            days.append(calendar.add_working_days(stage.due_on, offset))
+        escalation_day = calendar.add_working_days(stage.due_on, policy.chasers.grace_working_days)
+        days.append(calendar.add_working_days(escalation_day, 1))
+    if stage.responded_at is not None:
+        days.append(calendar.add_working_days(london(stage.responded_at).date(), settings.iro_quiet_working_days))
+    shift = max(0, (record.budget_days or policy.total_working_days) - policy.total_working_days)
+    thresholds = [n + shift for n in policy.budget_warnings]
+    thresholds += [n.day for n in policy.notifications if n.event == "day" and n.day is not None]
+    days.extend(calendar.add_working_days(record.opened_on, n) for n in thresholds)
+    return days

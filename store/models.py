@@ -10,7 +10,7 @@ from __future__ import annotations
 import base64
 import re
 import sys
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from sqlalchemy import (
@@ -42,6 +42,8 @@ STAGE_OUTCOMES = ("responded", "escalated", "resolved", "extended", "withdrawn",
 DUE_SOURCES = ("subject", "policy", "extension", "iro")
 MESSAGE_DIRECTIONS = ("in", "out")
 MESSAGE_KINDS = ("human", "auto_reply", "bounce", "unreadable", "bot")
+#: ``Escalation.next_due_at`` for a record the clock has nothing to do for (until a mail changes it).
+NEVER_DUE = datetime(9999, 12, 31, tzinfo=UTC)
 MESSAGE_STATES = ("recorded", "matched", "attention")
 OUTBOX_STATUSES = ("pending", "sent", "failed", "refused")
 
@@ -78,6 +80,7 @@ class Escalation(Base):
         CheckConstraint(f"status IN ({_in(ESCALATION_STATUSES)})", name="status"),
         Index(None, "status"),
         Index(None, "conversation_key"),
+        Index(None, "status", "next_due_at"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -100,6 +103,9 @@ class Escalation(Base):
     process_started_on: Mapped[date | None] = mapped_column(Date)  # the formal process's first day (None: informal)
     # what the procedure's rules depend on: proceedings, case_type, guardian, budget_days (revision 0003)
     facts: Mapped[dict[str, Any]] = mapped_column(json_dict(), default=dict)
+    # when the clock next has something to do for it (rules.decide.next_moment); None: work it out at the next tick
+    # (a new record, or one a mail just changed); NEVER_DUE: nothing within the horizon (revision 0004)
+    next_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     stages: Mapped[list[Stage]] = relationship(
         back_populates="escalation",

@@ -99,6 +99,15 @@ class EscalationRepository:
             query = query.where(Escalation.status == "open")
         return builtins.list(self.session.scalars(query))
 
+    def due_references(self, now: datetime) -> builtins.list[str]:
+        """The references of the open records whose moment has come (``next_due_at`` at or before ``now``, or not yet
+        worked out), by the (status, next_due_at) index — never the open records' objects: a tick costs what is due."""
+        query = (select(Escalation.reference)
+                 .where(Escalation.status == "open", Escalation.reference.is_not(None),
+                        or_(Escalation.next_due_at.is_(None), Escalation.next_due_at <= now))
+                 .order_by(Escalation.id))
+        return [str(r) for r in self.session.scalars(query)]
+
     def find_open_by_case_numbers(self, numbers: Iterable[str]) -> builtins.list[Escalation]:
         """Open escalations that share a case number with ``numbers``, the most recently opened first.
 

@@ -13,9 +13,9 @@ from datetime import date, datetime
 
 from mailbot.config import Config
 from rules.calendar import london_date
-from rules.decide import Action, DecideSettings, decide
+from rules.decide import Action, DecideSettings, decide, next_moment
 from rules.records import ExtensionRequest, RecordState, StageState
-from store.models import Escalation
+from store.models import NEVER_DUE, Escalation
 from store.uow import Store, UnitOfWork
 
 from .actions import Actions
@@ -86,9 +86,14 @@ class Ticker:
         self.actions = actions or Actions(config, self.calendar)
         self.settings = DecideSettings(iro_quiet_working_days=config.service.iro_quiet_working_days)
 
-    def tick(self, now: datetime, *, dry_run: bool = False) -> list[TickItem]:
+    def tick(self, now: datetime, *, dry_run: bool = False, every: bool = False) -> list[TickItem]:
+        """Carry out what is due at ``now``: for the records whose moment has come (``next_due_at``, indexed), or for
+        every open record with ``every`` (the nightly sweep, and the tests that compare the two)."""
         with self.store.unit_of_work() as uow:
-            references = [e.reference for e in uow.escalations.list(open_only=True) if e.reference]
+            if every:
+                references = [e.reference for e in uow.escalations.list(open_only=True) if e.reference]
+            else:
+                references = uow.escalations.due_references(now)
         items: list[TickItem] = []
         for reference in references:
             try:
@@ -105,7 +110,8 @@ class Ticker:
             esc = uow.escalations.get(reference, for_update=True)  # replicas ticking together take turns
             if esc is None or esc.status != "open" or esc.current_stage is None:
                 return []
-            actions = decide(record_state(uow, esc), now, self.config.policy, self.calendar, self.settings)
+            policy = self.config.policy
+            actions = decide(record_state(uow, esc), now, policy, self.calendar, self.settings)
             items = []
             for action in actions:
                 detail = self._apply(uow, esc, action, now)
@@ -113,6 +119,11 @@ class Ticker:
                     uow.events.append("action_done", escalation=esc, key=done_key(reference, key),
                                       data={"action": str(action.kind), "key": key}, at=now)
                 items.append(TickItem(reference, str(action.kind), action.key, action.level, detail))
+            # when the clock next has something to do for it, with what was just done (and its keys) counted
+            # (at or before now: more fell due than one pass takes, e.g. after a move up — the next tick looks again)
+            after = (next_moment(record_state(uow, esc), now, policy, self.calendar, self.settings)
+                     if esc.status == "open" and esc.current_stage is not None else None)
+            esc.next_due_at = after if after is not None else NEVER_DUE
             if dry_run:
                 uow.rollback()
             else:

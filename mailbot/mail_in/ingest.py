@@ -196,6 +196,8 @@ class Ingestor:
     def _record(self, uow: UnitOfWork, reading: Reading, raw: bytes, esc: Escalation | None, source_key: str,
                 source_ref: str, *, state: str, reason: str | None = None) -> Message:
         mail = reading.mail
+        if esc is not None:
+            esc.next_due_at = None  # a mail may change what is due: the next tick works it out again
         keep_raw = state == "attention" or (esc is not None and reading.facts.is_escalation)
         msg = Message(
             identity=mail.identity,
