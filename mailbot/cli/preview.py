@@ -34,6 +34,11 @@ gateway's evidence, so the preview believes their From lines (``[security]`` as 
 
 The files hold made-up escalations, but are written as the bot writes what names children: the folder 0700, every
 file 0600 (an existing folder is made 0700; files an earlier preview wrote there are replaced).
+
+``mailbot demo`` (:mod:`mailbot.cli.demo`) tells one shorter story on the same parts: :func:`throwaway` (the
+scenario in a store in a temporary folder), :class:`Scenario` (the clock, the ticks, the digest, people's mails —
+each kept in ``mails_in`` with what the bot made of it — and the outbox), :func:`write_gallery` and
+:func:`private_folder`.
 """
 
 from __future__ import annotations
@@ -43,18 +48,21 @@ import logging
 import os
 import re
 import tempfile
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import date, datetime, time, timedelta
 from email.message import EmailMessage
 from email.utils import format_datetime
 from pathlib import Path
+from typing import TypeVar
 
 import click
 from sqlalchemy import select
 
 from mailbot.app import App
 from mailbot.config import DAYS, Config, DirectorySettings, SecuritySettings
+from mailbot.mail_in.ingest import IngestResult
 from mailbot.mail_out.delivery import build_message
 from mailbot.mail_out.digest import queue_digest
 from rules.calendar import LONDON
@@ -66,6 +74,7 @@ from .export import write_private
 from .support import config_of, fail, friendly, today
 
 log = logging.getLogger(__name__)
+S = TypeVar("S", bound="Scenario")
 
 PRIVATE_DIR = 0o700
 TICK_AT = time(9, 5)  # the morning tick, London
@@ -199,6 +208,19 @@ class Sent:
     references: str = ""
 
 
+@dataclass(frozen=True)
+class MailIn:
+    """A mail someone sent in the story, as the bot read it: who, to whom, when, and what became of it."""
+
+    when: datetime
+    sender: Person
+    to: tuple[str, ...]
+    subject: str
+    text: str
+    auto_reply: bool
+    result: IngestResult
+
+
 class Scenario:
     """Made-up escalations driven through the real flow (see the module notes)."""
 
@@ -211,6 +233,7 @@ class Scenario:
         self.clock = _Clock(_at(start, 8, 30))
         self.app = App(config, clock=self.clock)  # nothing is ever sent: the outbox is only read
         self.count = 0
+        self.mails_in: list[MailIn] = []  # every mail the story sent the bot, in order
         self.want_digest = self.digested = False
         self.bot = config.mailbox.address
         system = self.policy.case_system.strip()
@@ -224,18 +247,19 @@ class Scenario:
         return self.clock.now.astimezone(LONDON).date()
 
     def advance_to(self, moment: datetime) -> None:
-        """Move the clock on to ``moment``, ticking at 09:05 every day on the way (and at ``moment`` if it is one)."""
-        tick = _at(self.today, TICK_AT.hour, TICK_AT.minute)
-        if tick <= self.clock.now:
-            tick = _at(self.today + timedelta(days=1), TICK_AT.hour, TICK_AT.minute)
-        while tick <= moment:
-            digest = self._digest_moment(tick.date())
-            if digest is not None and self.clock.now < digest <= moment:
-                self.clock.now = digest
-                self.digest()
-            self.clock.now = tick
-            self.app.ticker.tick(tick)
-            tick = _at(tick.date() + timedelta(days=1), TICK_AT.hour, TICK_AT.minute)
+        """Move the clock on to ``moment``, ticking at 09:05 every day on the way (and at ``moment`` if it is one),
+        and queueing the weekly digest at its moment when the story wants one — each job in time order."""
+        day = self.today
+        while _at(day, 0) <= moment:
+            jobs = [(_at(day, TICK_AT.hour, TICK_AT.minute), True), (self._digest_moment(day), False)]
+            for at, is_tick in sorted((at, is_tick) for at, is_tick in jobs if at is not None):
+                if self.clock.now < at <= moment:
+                    self.clock.now = at
+                    if is_tick:
+                        self.app.ticker.tick(at)
+                    else:
+                        self.digest()
+            day += timedelta(days=1)
         self.clock.now = max(moment, self.clock.now)
 
     def soon(self, hour: int, minute: int = 0) -> datetime:
@@ -282,6 +306,7 @@ class Scenario:
         msg.set_content(text)
         result = self.app.ingestor.ingest(msg.as_bytes())
         log.debug("preview mail %s outcome=%s ref=%s", self.count, result.outcome, result.reference or "-")
+        self.mails_in.append(MailIn(when, sender, tuple(dict.fromkeys(to)), subject, text, auto_reply, result))
         return Sent(message_id, subject, references)
 
     def reply(self, sender: Person, to_mail: Sent, text: str, when: datetime, *, to: Iterable[str],
@@ -462,11 +487,13 @@ class Scenario:
     def last_digest(self) -> None:
         """The digest at its next scheduled moment, unless the story already reached one."""
         self.want_digest = True
-        day = self.today + timedelta(days=1)
-        while self._digest_moment(day) is None and not self.digested:
+        day = self.today
+        while not self.digested:
+            moment = self._digest_moment(day)
+            if moment is not None and moment > self.clock.now:
+                self.advance_to(moment)  # the clock moved on to it, ticking on the way
+                return
             day += timedelta(days=1)
-        if not self.digested:
-            self.advance_to(self._digest_moment(day) or self.clock.now)
 
     def outbox(self) -> list[tuple[OutboxMail, str | None, EmailMessage]]:
         """Every row the outbox holds, oldest first, with its record's reference and the mail as it is sent."""
@@ -530,12 +557,12 @@ def text_page(msg: EmailMessage) -> str:
 
 INDEX = """<!DOCTYPE html>
 <html lang="en-GB"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
-<title>Every mail the bot sends — {council}</title></head>
+<title>{title} — {council}</title></head>
 <body style="margin:0;padding:16px;background-color:#eef1f5;font-family:'Segoe UI',Arial,Helvetica,sans-serif;
 font-size:14px;line-height:20px;color:#1f2933;">
 <div style="max-width:980px;margin:0 auto;background-color:#ffffff;border:1px solid #d5dbe3;padding:16px;">
-<h1 style="font-size:20px;line-height:26px;margin:0 0 8px 0;">Every mail the bot sends — {council}</h1>
-<p style="margin:0 0 12px 0;">Made-up escalations ({refs}) driven through the bot with the policy {policy}, from
+<h1 style="font-size:20px;line-height:26px;margin:0 0 8px 0;">{title} — {council}</h1>
+<p style="margin:0 0 12px 0;">{what} ({refs}) driven through the bot with the policy {policy}, from
 {start} to {end}. Nothing was sent. Each mail: the page as a mail client shows it (HTML), the text part, and the whole
 mail (.eml, opens in Outlook).</p>
 <table style="width:100%;border-collapse:collapse;table-layout:fixed;">
@@ -552,7 +579,8 @@ INDEX_ROW = ('<tr style="border-top:1px solid #d5dbe3;vertical-align:top;"><td s
              '<a href="{stem}.txt">text</a> · <a href="{stem}.eml">.eml</a></td></tr>')
 
 
-def _private_folder(folder: Path) -> None:
+def private_folder(folder: Path) -> None:
+    """Make ``folder`` (0700, an existing one changed to it) and clear the mails an earlier run wrote there."""
     if folder.exists() and not folder.is_dir():
         fail(f"{folder} is not a folder — name a folder to write the mails into")
     try:
@@ -566,9 +594,11 @@ def _private_folder(folder: Path) -> None:
 
 
 def write_gallery(folder: Path, mails: list[tuple[OutboxMail, str | None, EmailMessage]], config: Config,
-                  start: date, end: date) -> list[tuple[str, OutboxMail, str | None]]:
-    """Write the files; returns ``(stem, row, reference)`` per mail, in order."""
-    _private_folder(folder)
+                  start: date, end: date, *, title: str = "Every mail the bot sends",
+                  what: str = "Made-up escalations") -> list[tuple[str, OutboxMail, str | None]]:
+    """Write the files (``index.html`` headed ``title``, saying ``what`` was driven through the bot); returns
+    ``(stem, row, reference)`` per mail, in order."""
+    private_folder(folder)
     width = max(2, len(str(len(mails))))
     written = []
     rows = []
@@ -584,7 +614,8 @@ def write_gallery(folder: Path, mails: list[tuple[OutboxMail, str | None, EmailM
                                      date=html.escape(str(msg["Date"])), subject=html.escape(row.subject),
                                      to=html.escape(", ".join(row.to_emails)), cc=html.escape(cc), stem=stem))
     refs = sorted({ref for _row, ref, _msg in mails if ref})
-    index = INDEX.format(council=html.escape(config.council_name), refs=html.escape(", ".join(refs) or "none"),
+    index = INDEX.format(title=html.escape(title), what=html.escape(what),
+                         council=html.escape(config.council_name), refs=html.escape(", ".join(refs) or "none"),
                          policy=html.escape(config.policy.key), start=_long(start), end=_long(end),
                          rows="\n".join(rows))
     write_private(folder / "index.html", index.encode("utf-8"))
@@ -594,19 +625,29 @@ def write_gallery(folder: Path, mails: list[tuple[OutboxMail, str | None, EmailM
 # --------------------------------------------------------------------------------------------- the command
 
 
+@contextmanager
+def throwaway(config: Config, start: date, kind: Callable[[Config, Cast, date], S],
+              inside: Path | None = None) -> Iterator[S]:
+    """A scenario of ``kind`` from ``start`` on ``config``'s council with the preview's people, in a store (SQLite)
+    in a temporary folder 0700 — in ``inside`` when given, else the system's — deleted with everything in it
+    when the block ends."""
+    with tempfile.TemporaryDirectory(prefix="mailbot-store-", dir=inside) as folder:
+        os.chmod(folder, PRIVATE_DIR)
+        cfg, cast = preview_config(config, Path(folder))
+        scenario = kind(cfg, cast, start)
+        try:
+            yield scenario
+        finally:
+            scenario.close()
+
+
 def build_preview(config: Config, start: date) -> tuple[list[tuple[OutboxMail, str | None, EmailMessage]], date]:
     """Run the scenario from ``start`` (the first working day on or after it) in a temporary store; every outbox
     row with its reference and built mail, and the last day the story reached."""
-    with tempfile.TemporaryDirectory(prefix="mailbot-preview-") as folder:
-        os.chmod(folder, PRIVATE_DIR)
-        cfg, cast = preview_config(config, Path(folder))
-        scenario = Scenario(cfg, cast, start)
-        try:
-            scenario.run()
-            scenario.last_digest()
-            return scenario.outbox(), scenario.today
-        finally:
-            scenario.close()
+    with throwaway(config, start, Scenario) as scenario:
+        scenario.run()
+        scenario.last_digest()
+        return scenario.outbox(), scenario.today
 
 
 @click.command("preview-mails")
