@@ -403,7 +403,7 @@ def _value(source: str, facts: CaseFacts, moment: str, present: frozenset[str]) 
 
 def _form_words(form: str) -> str:
     """``"Resolution and Escalation" form``; a name that says "form" itself stays as it is."""
-    return form if form.casefold().endswith("form") else f'"{form}" form'
+    return form if form.casefold().endswith("form") else f"“{form}” form"
 
 
 def heading(record: CaseRecord | None, children: int = 1) -> str:
@@ -413,7 +413,7 @@ def heading(record: CaseRecord | None, children: int = 1) -> str:
     note_type = _one_line(getattr(record, "note_type", ""))
     form = _one_line(getattr(record, "form", ""))
     if note_type:
-        return f'{system} case note — type "{note_type}"' + (f" and the {_form_words(form)}" if form else "")
+        return f"{system} case note — type “{note_type}”" + (f" and the {_form_words(form)}" if form else "")
     if form:
         return f"{system}: {_form_words(form)}"
     return f"{system}: {'each child' if children > 1 else 'the child'}'s record"

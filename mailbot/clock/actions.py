@@ -475,7 +475,7 @@ class Actions:
         last = next((s for s in reversed(list(esc.stages))
                      if (lvl := self.policy.find_level(s.level)) is None or not lvl.terminal), None)
         self._queue(uow, esc, key=key, kind="referral", template="referral", to=to, cc=cc, now=now,
-                    cafcass_offered=offered, closes=self.procedure.referral_closes(esc),
+                    cafcass_offered=offered, closes=self.procedure.referral_closes(esc, london_date(now)),
                     level_label=self._label(last.level) if last is not None else "the last level",
                     manager_name=self._name(last.addressee_email, last.addressee_name) if last is not None else "")
 

@@ -22,13 +22,14 @@ meeting times and minutes, and the IRO's Cafcass referral.
 from __future__ import annotations
 
 import logging
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from mailbot.mail_out.invite import CALENDAR_CONTENT_TYPE, MeetingRequest, meeting_ics
 from mailbot.mail_out.outbox import Attachment, bot_domain
 from parsers.facts import Facts
 from rules.calendar import LONDON, london_date
+from rules.directory import roles_match
 from rules.procedure import GUARDIAN, IRO, Notify
 from store.models import Escalation, Message, Stage
 from store.uow import UnitOfWork
@@ -95,7 +96,10 @@ class Procedure:
             return [], ("the bot has no address for the child's Guardian: reply with a line "
                         "\"Guardian: name@…\" and the bot will write to them from now on")
         manager = self.actions.last_manager(esc)
-        found, reason = self.directory.holders(role, self.directory.person(manager) if manager else None)
+        near = self.directory.person(manager) if manager else None
+        if near is not None and roles_match(near.role, role):  # the manager of the level holds the role themselves
+            return [near.email.lower()], None
+        found, reason = self.directory.holders(role, near)
         return list(found), reason
 
     def _notice(self, uow: UnitOfWork, esc: Escalation, rule: Notify, key: str, now: datetime, *,
@@ -171,11 +175,19 @@ class Procedure:
         """Those the policy names are told that a referral is being considered (once: keyed)."""
         self.notify(uow, esc, "cafcass_considered", now)
 
-    def referral_closes(self, esc: Escalation) -> bool:
-        """Whether a referral now closes the record: at the end of the ladder by ``at_end``, earlier by ``early``."""
+    def referral_closes(self, esc: Escalation, today: date | None = None) -> bool:
+        """Whether a referral now closes the record: once the ladder is exhausted by ``at_end``, earlier by ``early``.
+        Exhausted: the record is at the Cafcass stage, or at the last level with a manager and that level has
+        answered or run out of time (Birmingham 4.1, "following escalation to the Director of Practice matters are
+        not resolved"); while the last manager still has time, a referral is early (4.4, Rotherham 2.6)."""
         level = self.policy.find_level(esc.current_level)
-        nxt = self.policy.next_level(esc.current_level) if level is not None else None
-        at_end = level is not None and (level.terminal or nxt is None or nxt.terminal)
+        stage = esc.current_stage
+        at_end = level is not None and level.terminal
+        if level is not None and not at_end and stage is not None:
+            nxt = self.policy.next_level(level.number)
+            last = nxt is None or nxt.terminal
+            overdue = stage.due_on is not None and today is not None and today > stage.due_on
+            at_end = last and (stage.responded_at is not None or overdue)
         return (self.policy.cafcass.at_end if at_end else self.policy.cafcass.early) == "close"
 
     # -- meetings ---------------------------------------------------------------------------------------------

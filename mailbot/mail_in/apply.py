@@ -422,7 +422,7 @@ class Applier:
             self.actions.refusal_notice(uow, esc, msg, what="refer the case to Cafcass", reason=reason,
                                         example="Case type: looked after", now=reading.received)
             return
-        closes = procedure.referral_closes(esc)
+        closes = procedure.referral_closes(esc, london_date(reading.received))
         procedure.considered(uow, esc, reading.received)  # told *before* any referral (no-op when already told)
         procedure.notify(uow, esc, "cafcass", reading.received)
         if closes:

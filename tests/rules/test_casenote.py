@@ -135,7 +135,7 @@ def test_every_field_of_the_councils_record_is_there_in_its_order_and_filled(cou
 
 def test_hull_liquidlogic_note_and_the_iro_escalation_form() -> None:
     note = case_note(HULL, OPENING, "opening")
-    assert note.heading == 'LiquidLogic case note — type "IRO - escalation" and the IRO Escalation Form'
+    assert note.heading == "LiquidLogic case note — type “IRO - escalation” and the IRO Escalation Form"
     assert note.instruction == ("The escalation was raised at Level 1 (Team Manager). Paste this into Jane's "
                                 "LiquidLogic record as a case note of type “IRO - escalation” and the IRO Escalation "
                                 "Form.")
@@ -197,7 +197,7 @@ def test_dorset_mosaic_record_with_the_impact_on_the_child() -> None:
 
 def test_birmingham_eclipse_form_reasons_impact_actions_timescales_each_stage_and_the_iros_views() -> None:
     opening = case_note(BIRMINGHAM, OPENING, "opening")
-    assert opening.heading == 'Eclipse: "Resolution and Escalation" form'
+    assert opening.heading == "Eclipse: “Resolution and Escalation” form"
     assert opening.instruction.endswith("Paste this into Jane's Eclipse record on the “Resolution and Escalation” "
                                         "form.")
     assert field(opening, "Impact on the child/young person") == (
@@ -226,7 +226,7 @@ def test_birmingham_eclipse_form_reasons_impact_actions_timescales_each_stage_an
 
 def test_rotherham_iro_case_note_with_the_themes() -> None:
     note = case_note(ROTHERHAM, LEVEL, "level")
-    assert note.heading == 'LiquidLogic case note — type "Case notes IRO"'
+    assert note.heading == "LiquidLogic case note — type “Case notes IRO”"
     assert note.instruction.endswith("Paste this into Jane's LiquidLogic record as a case note of type "
                                      "“Case notes IRO”.")
     assert field(note, "Themes") == "Drift or delay in care planning"
