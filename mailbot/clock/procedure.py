@@ -108,8 +108,12 @@ class Procedure:
         missing: list[tuple[str, str]] = []
         for role in rule.roles:
             found, reason = self._holders(esc, role)
-            to.extend(a for a in found if a not in to)
-            if not found:
+            outside = [a for a in found if not self.config.allows_address(a)]
+            to.extend(a for a in found if a not in to and a not in outside)
+            if outside:  # e.g. a Guardian at Cafcass: mail goes only inside the council's domains
+                missing.append((role, f"{', '.join(outside)} is outside the council's mail domains, so this "
+                                      "mailbox does not write to it"))
+            elif not found:
                 missing.append((role, reason or f"nobody in the directory has the role {role}"))
         label = self.actions._level_text(level if level is not None else esc.current_level)
         happened = EVENT_WORDS[rule.event].format(level=label, day=day or "")

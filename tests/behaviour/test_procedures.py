@@ -831,3 +831,15 @@ def test_birmingham_walks_the_procedure_end_to_end(tmp_path: Path) -> None:
         assert list(notes) == ["record.opened.L0", "record.L1", "record.L2", "record.L4", "record.closed"]
         assert "Resolution and Escalation" in notes["record.closed"].text
         assert "the Director of Practice agreed the placement" in notes["record.closed"].text
+
+
+def test_a_guardian_outside_the_councils_domains_is_asked_of_the_iro_not_mailed(tmp_path: Path) -> None:
+    """Seed 000, 6: the IRO advises "the court appointed Guardian" — at Cafcass, outside the council's mail domains:
+    the mailbox never writes there (mail only goes to configured domains); the IRO is asked to tell them."""
+    with council(tmp_path, "hull", HULL_PEOPLE) as s:
+        s.open("Action - Level 1 escalation - Jane Doe - LCS 123456 - response by 08/12/2026", a("tm"))
+        s.says(IRO, "Proceedings: yes\nGuardian: gill.green@cafcass.gov.uk", at(25, 11))
+        assert s.notices() == {"notify.opened.0": ([a("legal")], NOTICE_CC)}
+        [gap] = s.mails("procedure_gap")
+        assert gap.to == [IRO] and "gill.green@cafcass.gov.uk is outside the council's mail domains" in gap.text
+        assert all("cafcass.gov.uk" not in " ".join((*r.to, *r.cc)) for r in s.mails())
