@@ -303,37 +303,35 @@ def _required(data: Mapping[str, Any], path: str, key: str, example: str) -> Any
     return data[key]
 
 
+def _build(cls: Any, data: Any, path: str, fix: str, required: Mapping[str, str]) -> Any:
+    """``cls`` from a TOML table: unknown keys and missing ``required`` keys (key -> example) named with the fix."""
+    t = _table(data, path, fix)
+    for key, example in required.items():
+        _required(t, path, key, example)
+    return cls(**dict(t))
+
+
 def meeting_from_mapping(data: Any, path: str) -> Meeting:
-    t = _table(data, path, _MEETING_FIX)
-    return Meeting(name=_required(t, path, "name", 'name = "Problem Resolution Meeting"'),
-                   chair=_required(t, path, "chair", 'chair = "Safeguarding Service Manager"'),
-                   **{k: t[k] for k in ("attendees", "minutes_by", "convene_within", "section") if k in t})
+    return _build(Meeting, data, path, _MEETING_FIX,
+                  {"name": 'name = "Problem Resolution Meeting"', "chair": 'chair = "Safeguarding Service Manager"'})
 
 
 def notify_from_mapping(data: Any, path: str) -> Notify:
-    t = _table(data, path, _NOTIFY_FIX)
-    return Notify(event=_required(t, path, "event", 'event = "opened"'),
-                  roles=_required(t, path, "roles", 'roles = ["QA Manager"]'),
-                  **{k: t[k] for k in ("level", "day", "when", "says", "section") if k in t})
+    return _build(Notify, data, path, _NOTIFY_FIX, {"event": 'event = "opened"', "roles": 'roles = ["QA Manager"]'})
 
 
 def cafcass_from_mapping(data: Any, path: str) -> CafcassRule:
-    t = _table(data, path, _CAFCASS_FIX)
-    return CafcassRule(**dict(t))
+    return _build(CafcassRule, data, path, _CAFCASS_FIX, {})
 
 
 def report_from_mapping(data: Any, path: str) -> Report:
-    t = _table(data, path, _REPORT_FIX)
-    return Report(cadence=_required(t, path, "cadence", 'cadence = "monthly"'),
-                  audience=_required(t, path, "audience", 'audience = ["QA Manager"]'),
-                  **{k: t[k] for k in ("kind", "section", "counts_only") if k in t})
+    return _build(Report, data, path, _REPORT_FIX,
+                  {"cadence": 'cadence = "monthly"', "audience": 'audience = ["QA Manager"]'})
 
 
 def case_record_from_mapping(data: Any, path: str) -> CaseRecord:
-    t = _table(data, path, _RECORD_FIX)
-    return CaseRecord(system=_required(t, path, "system", 'system = "Mosaic"'),
-                      fields=_required(t, path, "fields", 'fields = [["Summary of concerns", "concern"]]'),
-                      **{k: t[k] for k in ("note_type", "form", "section") if k in t})
+    return _build(CaseRecord, data, path, _RECORD_FIX,
+                  {"system": 'system = "Mosaic"', "fields": 'fields = [["Summary of concerns", "concern"]]'})
 
 
 def to_mapping(item: Any) -> dict[str, Any]:
