@@ -19,7 +19,7 @@ from typing import Any
 from bs4 import BeautifulSoup, Comment, Declaration, Doctype, NavigableString, ProcessingInstruction, Tag
 from bs4.element import CData
 
-from parsers.reply import ends_with_attribution, find_quote_start, strip_quotes
+from parsers.reply import drop_trailing_header, ends_with_attribution, find_quote_start, forward_note, strip_quotes
 
 __all__ = ["MAX_ATTRIBUTED_BLOCKQUOTES", "MAX_HTML_DEPTH", "MAX_HTML_TAGS", "MAX_REPLY_LINES", "HtmlReading",
            "html_new_text", "html_reply_cut", "html_to_text", "read_html"]
@@ -243,7 +243,7 @@ def _soup(html: str, defects: list[str] | None = None) -> _Soup:
     return soup
 
 
-def _soup_to_text(soup: BeautifulSoup, marks: dict[int, str] | None = None, stop: Tag | None = None) -> str:
+def _soup_to_text(soup: Tag, marks: dict[int, str] | None = None, stop: Tag | None = None) -> str:
     out = _Writer()
     _render(soup, out, marks, stop)
     text = out.value().translate(_INVISIBLE_CHARS).replace("\xa0", " ")
@@ -425,7 +425,31 @@ def _reply_cut(soup: BeautifulSoup, defects: list[str] | None = None) -> str | N
     first = _first_attributed_blockquote(soup, candidates) or first
     if first is None:
         return None
-    return strip_quotes(_first_lines(_soup_to_text(soup, stop=_stop_for(first)), defects))
+    first = _quote_run_start(index, candidates, first)
+    cut = drop_trailing_header(strip_quotes(_first_lines(_soup_to_text(soup, stop=_stop_for(first)), defects)))
+    if cut.strip():
+        return cut
+    # Nothing above the quote: a forward whose note is inside the quoting element, above the forwarded mail's header.
+    note = forward_note(_first_lines(_tag_text(first, index)))
+    return note if note is not None else cut
+
+
+def _quote_run_start(index: _Index, candidates: list[Tag], first: Tag) -> Tag:
+    """Where the quote that starts at ``first`` really starts: at the earliest of the plain ``<blockquote>`` elements
+    just before it with no visible text between them (a nested quote left above a reply's quoted mail)."""
+    start = index.spans[id(first)][0]
+    for tag in reversed(candidates):
+        begin, end = index.spans[id(tag)]
+        if end != start or begin == end:
+            continue  # text between it and the quote, or inside the quote already, or empty
+        first, start = tag, begin
+    return first
+
+
+def _tag_text(tag: Tag, index: _Index) -> str:
+    """The text of ``tag`` alone, as html_to_text writes it (empty when it holds no visible string)."""
+    start, end = index.spans[id(tag)]
+    return _soup_to_text(tag) if end > start else ""
 
 
 def html_reply_cut(html: str) -> str | None:
@@ -434,7 +458,10 @@ def html_reply_cut(html: str) -> str | None:
     Structural markers are elements: OWA's ``divRplyFwdMsg`` and the ``<hr>`` before it, Outlook's
     border-top "From:" block and ``OLK_SRC_BODY_SECTION``, ``gmail_quote``, ``blockquote
     type=cite``, ``yahoo_quoted``, ``moz-cite-prefix``, any ``<hr>``, and a ``<blockquote>`` that
-    ends the mail.  An attribution line left just above the cut ("On … wrote:") is removed.
+    ends the mail.  An attribution line left just above the cut ("On … wrote:") is removed, and so are header lines
+    with a From line that end the text (Outlook for Mac writes "From:" above its ``OLK_SRC_BODY_SECTION``); plain
+    blockquotes right above the marker, with no text between, are quoted too. When nothing is above the marker, a
+    forward's note inside it, above the forwarded mail's header block, is the text.
     """
     if not html:
         return None

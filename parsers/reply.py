@@ -24,8 +24,10 @@ import re
 from collections.abc import Sequence
 
 __all__ = [
+    "drop_trailing_header",
     "ends_with_attribution",
     "find_quote_start",
+    "forward_note",
     "is_contact_line",
     "is_name_line",
     "is_signature_marker",
@@ -87,6 +89,8 @@ _WROTE_MID_RE = re.compile(rf"(?:^|[\s,;)\"'])(?:{_WROTE})(?=[\s:]).*:\s*$", re.
 # only searched for, so the first match is the same.
 _EMAIL_RE = re.compile(r"(?<![\w.+'’-])[\w.+'’-]+@[\w-]+(?:\.[\w-]+)+")
 _ANGLE_EMAIL_RE = re.compile(r"(?:<|&lt;|\()\s*(?:mailto:)?[\w.+'’-]+@[\w-]+(?:\.[\w-]+)+\s*(?:>|&gt;|\))")
+# "2013/12/15", "2013-7-20", "15/12/2013" at the start of a line.
+_LEADING_DATE_RE = re.compile(r"\d{4}[-/.]\d{1,2}[-/.]\d{1,2}\b|\d{1,2}[-/.]\d{1,2}[-/.]\d{2,4}\b")
 _TIME_RE = re.compile(r"\b\d{1,2}[:.h]\d{2}\b")
 _DIGIT_RE = re.compile(r"\d")
 
@@ -121,7 +125,8 @@ _VALEDICTION_TAIL_LIMIT = 30
 def _normalise(text: str) -> list[str]:
     text = text.replace("\r\n", "\n").replace("\r", "\n").replace("\xa0", " ")
     text = text.replace("\u200b", "").replace("\u200e", "").replace("\u200f", "").replace("\ufeff", "")
-    return [line.rstrip() for line in text.split("\n")]
+    # A line of nothing but U+1427 is the mark some mail trackers add under a Gmail reply, not text.
+    return [line.rstrip() if line.strip() != "\u1427" else "" for line in text.split("\n")]
 
 
 def _finish(lines: Sequence[str]) -> str:
@@ -197,8 +202,14 @@ def _is_hard_separator(line: str) -> bool:
 
 
 def _looks_like_attribution(joined: str, multiline: bool) -> bool:
-    if len(joined) > 300 or not _DIGIT_RE.search(joined):
+    if len(joined) > 300:
         return False
+    if not _DIGIT_RE.search(joined):
+        # "Jane Iro <jane.iro@x.gov.uk> wrote:" - no date, but the sender's bracketed address and the verb, then a
+        # colon, end the line.
+        return (
+            joined.endswith(":") and bool(_ANGLE_EMAIL_RE.search(joined)) and bool(_WROTE_END_RE.search(joined))
+        )
     has_address = bool(_EMAIL_RE.search(joined))
     if multiline and not (has_address or _TIME_RE.search(joined)):
         return False
@@ -210,6 +221,21 @@ def _looks_like_attribution(joined: str, multiline: bool) -> bool:
     return joined.endswith(":") and bool(_ANGLE_EMAIL_RE.search(joined)) and bool(_TIME_RE.search(joined))
 
 
+def _is_dated_sender(lines: Sequence[str], i: int, first: str) -> bool:
+    """Whether ``first`` (``lines[i]`` stripped) is a date and a sender with a bracketed address and nothing after it
+    ("2013/12/15 Bob Example <bob@example.com>"), with quoted lines (``>`` or ``|``) right under it: a header
+    without "wrote", told apart from a sentence by the quoted lines that follow."""
+    if len(first) > 300 or not _LEADING_DATE_RE.match(first) or not first.rstrip(":").rstrip().endswith(">"):
+        return False
+    if _ANGLE_EMAIL_RE.search(first) is None:
+        return False
+    for j in range(i + 1, min(i + 3, len(lines))):
+        following = lines[j].lstrip()
+        if following:
+            return following.startswith((">", "|"))
+    return False
+
+
 def _attribution_at(lines: Sequence[str], i: int) -> int:
     """Number of lines (1-3) of an attribution header starting at ``lines[i]``, or 0."""
     first = lines[i].strip()
@@ -217,7 +243,11 @@ def _attribution_at(lines: Sequence[str], i: int) -> int:
         return 0
     if _looks_like_attribution(first, multiline=False):
         return 1
-    if not _DIGIT_RE.search(first) or first.endswith((".", "!", "?")):
+    if _is_dated_sender(lines, i, first):
+        return 1
+    # A sentence ends the line, unless an address shows it is a header wrapped after an abbreviation ("… schrieb
+    # am Fr., 28.\nApr. 2017 um 11:53 Uhr:").
+    if not _DIGIT_RE.search(first) or (first.endswith((".", "!", "?")) and not _EMAIL_RE.search(first)):
         return 0
     joined = first
     for k in (1, 2):
@@ -255,6 +285,37 @@ def find_quote_start(text: str) -> int | None:
             return hard
         if _attribution_at(lines, i):
             return i
+    return None
+
+
+def drop_trailing_header(text: str) -> str:
+    """``text`` without the header lines that end it ("From: Jane Iro <jane@x>", "Sent: …"), when one of them is a
+    From line: what is left of a quoted mail's header above a structural quote marker (Outlook for Mac writes its
+    "From:" line above the ``OLK_SRC_BODY_SECTION`` that holds the rest)."""
+    lines = _normalise(text)
+    end = len(lines)
+    while end and not lines[end - 1].strip():
+        end -= 1
+    start, kinds = end, set()
+    while start and lines[start - 1].strip() and (kind := _label_kind(lines[start - 1])) is not None:
+        kinds.add(kind)
+        start -= 1
+    if "from" not in kinds or end - start > len(_LABEL_KINDS):
+        return text
+    return _finish(lines[:start])
+
+
+def forward_note(text: str) -> str | None:
+    """The note above a forwarded mail in ``text``: the text above its first quote header when that header is a hard
+    one (an Outlook header block, "---------- Forwarded message ----------"…) and nothing quoted or attributed comes
+    before it; None when there is no such note."""
+    lines = _normalise(text)
+    for i in range(len(lines)):
+        if _is_quoted(lines[i]) or _attribution_at(lines, i):
+            return None
+        hard = _hard_header_at(lines, i)
+        if hard is not None:
+            return _finish(lines[:hard]) or None
     return None
 
 
@@ -351,7 +412,58 @@ def strip_signature(text: str) -> str:
             if non_blank_after[i + 1] <= _VALEDICTION_TAIL_LIMIT:
                 cut = i
                 break
-    return _finish(lines[:cut])
+    block = _sign_off_block_start(lines[:cut])
+    return _finish(lines[: cut if block is None else block])
+
+
+def _sign_off_block_start(lines: Sequence[str]) -> int | None:
+    """Where a sign-off over a signature block starts, when one ends ``lines`` under some text: a valediction and a
+    name ("Thanks\nIra", "Thanks, Ira Reviewer") followed by a block of name, title and contact lines only
+    ("Independent Reviewing Officer", "Tel: …") with at least one title or contact line, of at most
+    _VALEDICTION_TAIL_LIMIT lines. A sign-off with nothing like a title or an address under it ("Thanks,\nIra"), or
+    a valediction over a title alone ("Sincerely,\nDomain Manager"), stays. One backward pass marks where such a
+    block can start; one forward pass finds the sign-off."""
+    n = len(lines)
+    in_block = [False] * (n + 1)  # lines[i:] are blank, name, title or contact lines, at most the limit of them
+    titled = [False] * (n + 1)  # ... and one of them a title or contact line
+    in_block[n] = True
+    count = 0
+    for i in range(n - 1, -1, -1):
+        line = lines[i]
+        if not line.strip():
+            in_block[i], titled[i] = in_block[i + 1], titled[i + 1]
+            continue
+        count += 1
+        title = is_title_line(line) or is_contact_line(line)
+        if count > _VALEDICTION_TAIL_LIMIT or not (title or is_name_line(line)):
+            break
+        in_block[i], titled[i] = True, titled[i + 1] or title
+    non_blank = [i for i in range(n) if lines[i].strip()]
+    for position, i in enumerate(non_blank[1:], 1):  # under some text
+        if in_block[i]:
+            return None  # the block has begun, under no valediction
+        if not is_valediction(lines[i]):
+            continue
+        after = position + 1  # the next non-blank line, in non_blank
+        if not _names_itself(lines[i]):
+            name = non_blank[after] if after < len(non_blank) else None
+            if name is None or not is_name_line(lines[name]) or _is_title_or_contact(lines[name]):
+                continue
+            after += 1
+        if after < len(non_blank) and in_block[non_blank[after]] and titled[non_blank[after]]:
+            return i
+    return None
+
+
+def _is_title_or_contact(line: str) -> bool:
+    return is_title_line(line) or is_contact_line(line)
+
+
+def _names_itself(line: str) -> bool:
+    """Whether the valediction ``line`` has the writer's name after it ("Thanks, Ira")."""
+    squeezed = _short(line) or ""
+    courtesy = _COURTESY_RE.match(squeezed)
+    return courtesy is not None and bool(squeezed[courtesy.end() :].strip(" ,.!;:-–—"))
 
 
 def strip_reply(text: str) -> str:

@@ -186,3 +186,65 @@ def test_talon_olk_src_body_section() -> None:
 def test_talon_reply_separated_by_hr() -> None:
     html = (TALON / "reply-separated-by-hr.html").read_text(encoding="utf-8")
     assert _lines(html_new_text(html)) == ["Hi", "there", "Bob"]
+
+
+# --- issue 13, item 4: Outlook for Mac's From line, forwards with a note, nested blockquotes ----------------------
+
+
+def test_outlook_for_mac_from_line_above_its_body_section_is_cut() -> None:
+    html = (
+        "<div><p>Resolved - plan signed off at panel.</p><p>Ira</p>"
+        "<pre><b>From: </b> Mark Tulloch &lt;<a href='mailto:mark@dorsetcouncil.gov.uk'>mark@dorsetcouncil.gov.uk</a>"
+        "&gt;</pre></div><span id='OLK_SRC_BODY_SECTION'><div style='border-top:#b5c4df 1pt solid'>"
+        "<b>Date: </b>Tuesday, 1 December 2026 09:14<br><b>To: </b>Ira<br><b>Subject: </b>Level 1</div>"
+        "<div>Old text of the escalation</div></span>"
+    )
+    assert html_reply_cut(html) == "Resolved - plan signed off at panel.\n\nIra"
+
+
+def test_forward_with_its_note_inside_the_quote_keeps_the_note() -> None:
+    html = (
+        "<blockquote class='gmail_quote'><div>Hi all,</div><div><br></div>"
+        "<div>Below is the chronology for the panel.</div><br>"
+        "From: jane.iro@dorsetcouncil.gov.uk<br>Subject: Fwd: Chronology<br>Date: 28 Nov 2026, at 3:51 pm<br>"
+        "To: Mark Tulloch &lt;mark@dorsetcouncil.gov.uk&gt;<br><br>"
+        "<blockquote class='gmail_quote'><div>The chronology itself</div></blockquote></blockquote>"
+    )
+    assert html_reply_cut(html) == "Hi all,\n\nBelow is the chronology for the panel."
+
+
+def test_forward_note_in_a_quote_container_above_the_quoted_header() -> None:
+    html = (
+        "<div class='gmail_quote'><div>Update: two more children affected.</div><div>-Jane</div>"
+        "<blockquote class='gmail_quote'><div>From: Mark Tulloch &lt;mark@dorsetcouncil.gov.uk&gt;<br>"
+        "Date: Mon, 30 Nov 2026 at 16:00<br>Subject: Level 1<br>To: Jane Iro &lt;jane@dorsetcouncil.gov.uk&gt;"
+        "<br><br>Old text</div></blockquote></div>"
+    )
+    assert html_reply_cut(html) == "Update: two more children affected.\n-Jane"
+
+
+def test_quote_without_a_note_gives_no_text() -> None:
+    # A quote that starts with its attribution (or holds no header under some text) is no forward's note.
+    html = (
+        "<blockquote type='cite'>On 30 Nov 2026, at 16:00, Mark Tulloch &lt;mark@dorsetcouncil.gov.uk&gt; wrote:"
+        "<br><br><div>Old text</div></blockquote>"
+    )
+    assert html_reply_cut(html) == ""
+    assert html_reply_cut("<div>x</div>".replace("x", "") + "<blockquote type='cite'><div>Old text</div>"
+                          "<blockquote type='cite'>Older</blockquote></blockquote>") == ""
+
+
+def test_nested_blockquote_just_above_the_quoted_mail_is_quoted_too() -> None:
+    html = (
+        "Escalate<br><br><blockquote><blockquote>Quote level 2</blockquote></blockquote>"
+        "<blockquote class='gmail_quote'>On 1 Dec 2026, Mark wrote:<br>Old text</blockquote>"
+    )
+    assert html_new_text(html) == "Escalate"
+
+
+def test_blockquote_with_the_reply_after_it_is_kept() -> None:
+    html = (
+        "See below.<br><blockquote>Can the plan be signed off?</blockquote>Yes, at panel.<br>"
+        "<blockquote class='gmail_quote'>On 1 Dec 2026, Mark wrote:<br>Old text</blockquote>"
+    )
+    assert "Yes, at panel." in html_new_text(html)

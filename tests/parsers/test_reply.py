@@ -496,3 +496,57 @@ def test_strip_signature_keeps_names_and_titles() -> None:
     """strip_signature (the new text of every mail) is unchanged: a name or title block alone is not cut there."""
     text = "Resolved – plan signed off\n\nIra\n\nIra Reviewer\nIndependent Reviewing Officer"
     assert strip_signature(text) == text
+
+
+# -- issue 13, item 4: headers without a date or a "wrote", tracker marks, sign-offs over a title block -----------
+
+
+@pytest.mark.parametrize(
+    "header",
+    [
+        "Mark Tulloch <mark.tulloch@dorsetcouncil.gov.uk> wrote:",
+        "Mark Tulloch via Escalations <mark.tulloch@dorsetcouncil.gov.uk> schrieb:",
+        "Mark Tulloch <mark.tulloch@dorsetcouncil.gov.uk> schrieb am Di., 1.\nDez. 2026 um 09:14 Uhr:",
+    ],
+)
+def test_attribution_without_a_date_or_wrapped_after_an_abbreviation(header: str) -> None:
+    assert strip_reply(f"Resolved - plan signed off.\n\n{header}\n\nThe old text\n") == "Resolved - plan signed off."
+
+
+def test_dated_sender_over_quoted_lines_is_a_header() -> None:
+    for quoted in ("> Old text\n> more\n", "\n| Old text\n| more\n"):
+        text = f"Resolved.\n\n2026/12/01 Mark Tulloch <mark.tulloch@dorsetcouncil.gov.uk>\n{quoted}"
+        assert strip_reply(text) == "Resolved."
+    assert strip_reply("2026/12/01 Mark Tulloch <mark@x.gov.uk>\n> Old text\n") == ""
+    # without quoted lines under it, a date and a name stay the writer's words
+    kept = "Resolved.\n\n2026/12/01 Mark Tulloch <mark@x.gov.uk>\n\nThe panel met."
+    assert strip_reply(kept) == kept
+
+
+def test_tracker_mark_under_a_reply_is_not_text() -> None:
+    assert strip_reply("Resolved.\n\n\u1427\n") == "Resolved."
+
+
+@pytest.mark.parametrize(
+    "sign_off",
+    [
+        "Thanks\nIra\nIndependent Reviewing Officer\nDorset Council\nTel: 01305 221000",
+        "Many thanks,\n\nIra Reviewer\nIndependent Reviewing Officer",
+        "Thanks, Ira\nQuality Assurance and Reviewing Service\nira.reviewer@dorsetcouncil.gov.uk",
+    ],
+)
+def test_name_only_sign_off_over_a_signature_block_is_removed(sign_off: str) -> None:
+    assert strip_signature(f"Resolved - plan now signed off\n\n{sign_off}") == "Resolved - plan now signed off"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Resolved - plan now signed off\n\nThanks,\nIra",  # no block under the name
+        "Please see the plan.\n\nSincerely,\nSuper Domain Name Manager",  # a title alone, no name
+        "Please see the plan.\n\nKaren Ashworth\nBusiness Support Officer",  # a name, no valediction
+        "Thanks\nIra\nIndependent Reviewing Officer",  # nothing above the sign-off
+    ],
+)
+def test_sign_off_without_a_signature_block_under_text_stays(text: str) -> None:
+    assert strip_signature(text) == text
