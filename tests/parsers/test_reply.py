@@ -210,7 +210,8 @@ def _strip_signature_by_rescanning(text: str) -> str:
             if len(tail) <= reply._VALEDICTION_TAIL_LIMIT:
                 cut = i
                 break
-    return reply._finish(lines[:cut])
+    block = reply._sign_off_block_start(lines[:cut])  # the sign-off over a signature block: its own linear pass
+    return reply._finish(lines[: cut if block is None else block])
 
 
 _SIGNATURE_LINES = st.sampled_from([
