@@ -135,8 +135,9 @@ DORSET = Policy(
         "Other",
     ),
     case_system="Mosaic",
+    # the seed names no note type: "recorded as part of the child's MOSAIC record" (Level 1, Stages 2-4)
     case_record=CaseRecord(
-        system="Mosaic", note_type="QARO escalation", section="3.1 Informal Stage, Level 1",
+        system="Mosaic", section="3.1 Informal Stage, Level 1",
         fields=(("Summary of concern (who is involved)", "concern"),
                 ("What is required to achieve the right outcome, and by when", "requested_action"),
                 ("Impact on the child if not resolved", "impact"), ("Escalation level", "level"),
