@@ -17,22 +17,19 @@ Always on the embedded default (its council, Dorset's policy, England's calendar
 ``$MAILBOT_CONFIG`` says: the demo needs no file, and it opens neither the configured store nor the mailbox.
 Everything it writes is in DIR (the store in a temporary folder inside it, deleted at the end): the folder 0700,
 every file 0600, as the bot writes what names children (the children here are made up).
+
+The command itself is :mod:`mailbot.cli.stories`'s, which imports this module (and with it the App and the store)
+only when it runs.
 """
 
 from __future__ import annotations
 
 import re
-import tempfile
-import time as timer
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from pathlib import Path
 
-import click
-
-from mailbot.app import system_clock
-from mailbot.config import Config, embedded_default
+from mailbot.config import Config
 from rules.calendar import LONDON
 from rules.directory import Person
 from store.models import OutboxMail
@@ -45,11 +42,7 @@ from .preview import (
     Sent,
     _at,
     _long,
-    private_folder,
-    throwaway,
-    write_gallery,
 )
-from .support import fail, friendly, now_option
 
 CHILD = CHILD_A.split()[0]
 IRO_DAYS = 5  # the IRO asks for a response within a working week
@@ -283,45 +276,3 @@ def tell(story: DemoStory, written: list[tuple[str, OutboxMail, str | None]]) ->
             lines.append(f"{shown if shown != last else '':<{STAMP}}{text}")
             last = shown
     return lines
-
-
-# --------------------------------------------------------------------------------------------- the command
-
-
-@click.command("demo")
-@click.argument("folder", metavar="[DIR]", required=False, type=click.Path(path_type=Path))
-@now_option
-@click.pass_context
-@friendly
-def demo_cmd(ctx: click.Context, folder: Path | None) -> None:
-    """One made-up escalation, start to finish, in seconds: told day by day, every mail the bot sent written as
-    .eml, .html and .txt with index.html in DIR (default: a new temporary folder, kept). On the embedded default;
-    nothing is sent and nothing outside DIR is touched."""
-    began = timer.monotonic()
-    root = ctx.find_root().ensure_object(dict)
-    if root.get("config_path"):
-        click.echo(f"mailbot: the demo runs on the embedded default; {root['config_path']} is not read", err=True)
-    if folder is None:
-        folder = Path(tempfile.mkdtemp(prefix="mailbot-demo-"))  # 0700
-    private_folder(folder)
-    config = embedded_default(base=folder.resolve())
-    now: datetime = root.get("now") or system_clock()
-    start = config.calendar.calendar().next_working_day(now.astimezone(LONDON).date())
-    with throwaway(config, start, DemoStory, inside=folder) as story:
-        story.run()
-        mails = story.outbox()
-        if not mails or story.reference is None:
-            fail("the made-up escalation queued no mail — this is a bug: please report it")
-        written = write_gallery(folder, mails, config, start, story.today, title="The demo's mails",
-                                what="A made-up escalation")
-        region = config.calendar.calendar().region.replace("-", " ").title()
-        click.echo(f"A made-up escalation through the bot on the embedded default ({config.policy.council}'s "
-                   f"policy, {region}'s working days); nothing is sent.\n")
-        for line in tell(story, written):
-            click.echo(line)
-    took = timer.monotonic() - began
-    click.echo(f"\n{len(written)} mails the bot sent, written to {folder} as .eml, .html and .txt (folder 0700, "
-               f"files 0600) in {took:.1f} s.\nOpen {folder.resolve() / 'index.html'} to read them.")
-
-
-COMMANDS = (demo_cmd,)

@@ -15,40 +15,36 @@ reports, as at the run's clock (``--now``)::
 ``--send`` queues the mail in the outbox (key ``digest.<period>.<last day>`` or ``report.<name>.<last day>``, so a
 second run for the same period queues nothing new) and delivers whatever is due in the outbox at once; if the mail
 server is not there, the running service delivers it on its next round.
+
+Both import the digest (:mod:`mailbot.mail_out.digest`, its templates and the store) when they run.
 """
 
 from __future__ import annotations
 
 import os
+from collections.abc import Iterable
 from datetime import date
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
-from mailbot.app import App
-from mailbot.config import Config
-from mailbot.mail_out.digest import (
-    ReportNotFound,
-    build_digest,
-    build_report,
-    find_report,
-    queue_digest,
-    queue_report,
-    render_digest,
-    render_report,
-    report_check_lines,
-    report_key,
-    report_period,
-    report_recipients,
-)
-from rules.digest import PERIODS
-
 from .export import write_private
-from .support import app_of, fail, friendly, iso_date, now_option
+from .support import LazyChoice, app_of, fail, friendly, iso_date, now_option
+
+if TYPE_CHECKING:
+    from mailbot.app import App
+    from mailbot.config import Config
+
+
+def _periods() -> Iterable[str]:
+    from rules.digest import PERIODS
+
+    return PERIODS
 
 
 @click.command("digest")
-@click.option("--period", type=click.Choice(PERIODS), default="week", show_default=True,
+@click.option("--period", type=LazyChoice(_periods), default="week", show_default=True,
               help="The last complete week (Monday to Sunday), fortnight, calendar month, two months, calendar "
                    "quarter or financial year (April to March) before now.")
 @now_option
@@ -59,6 +55,8 @@ from .support import app_of, fail, friendly, iso_date, now_option
 @friendly
 def digest_cmd(ctx: click.Context, period: str, preview: Path | None, send: bool) -> None:
     """The QA managers' digest: open, overdue and due-soon escalations, the period's figures and themes."""
+    from mailbot.mail_out.digest import build_digest, queue_digest, render_digest
+
     app = app_of(ctx)
     cfg, now = app.config, app.clock()
     with app.store.unit_of_work() as uow:
@@ -114,6 +112,18 @@ def _send_report_now(app: App, key: str, recipients: list[str], cfg: Config) -> 
 @friendly
 def report_cmd(ctx: click.Context, name: str | None, day: date | None, folder: Path | None, send: bool) -> None:
     """One of the policy's reports by hand: NAME is its name (`mailbot report` lists them) or its cadence."""
+    from mailbot.mail_out.digest import (
+        ReportNotFound,
+        build_report,
+        find_report,
+        queue_report,
+        render_report,
+        report_check_lines,
+        report_key,
+        report_period,
+        report_recipients,
+    )
+
     app = app_of(ctx)
     cfg, now = app.config, app.clock()
     if name is None:

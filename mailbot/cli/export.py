@@ -39,23 +39,20 @@ Nothing is logged at INFO but references and counts; nothing matching is one lin
 
 from __future__ import annotations
 
-import base64
-import json
 import logging
 import os
 import re
 import stat
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
-from mailbot.mail_out.delivery import build_message
-from store.models import Escalation, Message, OutboxMail
-from store.retention import Mentions, outbox_texts
-
 from .support import app_of, fail, friendly, today
+
+if TYPE_CHECKING:
+    from store.models import Escalation, Message, OutboxMail
 
 log = logging.getLogger(__name__)
 
@@ -79,6 +76,8 @@ def _iso(value: date | datetime | None) -> str | None:
 
 
 def _b64(data: bytes | None) -> str | None:
+    import base64
+
     return base64.b64encode(data).decode("ascii") if data is not None else None
 
 
@@ -95,6 +94,8 @@ def _mail_in(msg: Message) -> dict[str, Any]:
 
 
 def _mail_out(row: OutboxMail) -> dict[str, Any]:
+    from mailbot.mail_out.delivery import build_message
+
     try:
         raw: bytes | None = build_message(row).as_bytes()
     except Exception as exc:  # the row is exported all the same; say why the MIME is missing
@@ -152,6 +153,10 @@ def _file_part(text: str) -> str:
 def export_cmd(ctx: click.Context, case: str | None, child: str | None, out: Path | None) -> None:
     """Everything held about one child — records, stages, the whole timeline, every mail — as one JSON file
     (mode 0600), for a subject-access request."""
+    import json
+
+    from store.retention import Mentions, outbox_texts
+
     if (case is None) == (child is None) or not (case or child or "").strip():
         fail("say whose data to export: --case NUMBER or --child \"NAME\" (one of them)")
     app = app_of(ctx)

@@ -13,7 +13,7 @@ from typing import Any
 
 import click
 
-from . import demo, digest, export, preview, reading, records, service
+from . import digest, export, reading, records, service, stories
 from .support import fail, now_option
 
 
@@ -66,7 +66,7 @@ def cli(ctx: click.Context, config_path: str | None) -> None:
     ctx.ensure_object(dict)["config_path"] = config_path
 
 
-for module in (reading, records, service, digest, export, preview, demo):
+for module in (reading, records, service, digest, export, stories):
     for command in module.COMMANDS:
         cli.add_command(command)
 

@@ -39,6 +39,9 @@ file 0600 (an existing folder is made 0700; files an earlier preview wrote there
 scenario in a store in a temporary folder), :class:`Scenario` (the clock, the ticks, the digest, people's mails —
 each kept in ``mails_in`` with what the bot made of it — and the outbox), :func:`write_gallery` and
 :func:`private_folder`.
+
+The command itself is :mod:`mailbot.cli.stories`'s, which imports this module (and with it the App and the store)
+only when it runs.
 """
 
 from __future__ import annotations
@@ -57,7 +60,6 @@ from email.utils import format_datetime
 from pathlib import Path
 from typing import TypeVar
 
-import click
 from sqlalchemy import select
 
 from mailbot.app import App
@@ -71,7 +73,7 @@ from rules.policy import Level, Policy
 from store.models import Escalation, OutboxMail
 
 from .export import write_private
-from .support import config_of, fail, friendly, today
+from .support import fail
 
 log = logging.getLogger(__name__)
 S = TypeVar("S", bound="Scenario")
@@ -622,7 +624,7 @@ def write_gallery(folder: Path, mails: list[tuple[OutboxMail, str | None, EmailM
     return written
 
 
-# --------------------------------------------------------------------------------------------- the command
+# --------------------------------------------------------------------------------------------- the store
 
 
 @contextmanager
@@ -648,27 +650,3 @@ def build_preview(config: Config, start: date) -> tuple[list[tuple[OutboxMail, s
         scenario.run()
         scenario.last_digest()
         return scenario.outbox(), scenario.today
-
-
-@click.command("preview-mails")
-@click.argument("folder", metavar="DIR", type=click.Path(path_type=Path))
-@click.pass_context
-@friendly
-def preview_mails_cmd(ctx: click.Context, folder: Path) -> None:
-    """Every mail the bot sends, for made-up escalations driven through the bot (nothing is sent): NN-kind.eml,
-    .html (with its headers) and .txt per mail, and index.html, written to DIR (0700, files 0600)."""
-    config = config_of(ctx)
-    calendar = config.calendar.calendar()
-    start = calendar.next_working_day(today(ctx))
-    mails, end = build_preview(config, start)
-    if not mails:
-        fail("the made-up escalations queued no mail — check the policy and the directory (mailbot check-config)")
-    written = write_gallery(folder, mails, config, start, end)
-    for stem, row, ref in written:
-        to = ", ".join(row.to_emails) or "nobody"
-        click.echo(f"{stem:<24} {ref or '-':<9} to {to}: {row.subject}")
-    click.echo(f"{len(written)} mail(s) written to {folder} as .eml, .html and .txt, with index.html "
-               f"(made-up escalations from {start.isoformat()} to {end.isoformat()}; nothing sent; files 0600)")
-
-
-COMMANDS = (preview_mails_cmd,)

@@ -1,30 +1,59 @@
 """Commands that show how the bot reads things, changing nothing: ``parse-subject``, ``due``, ``policy``,
-``explain`` and ``strip-reply``."""
+``explain`` and ``strip-reply``.
+
+Each command imports what it reads with when it runs: ``parse-subject`` the subject grammar (and the calendar and
+the configuration only for a subject that counts working days), ``due`` the calendar, ``policy`` the presets —
+none of them the store, the templates or a transport; ``explain`` the App."""
 
 from __future__ import annotations
 
-import json
+from collections.abc import Iterable
 from datetime import date
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
-from parsers.message import parse_message
-from parsers.reply import strip_reply
-from parsers.subject import parse_subject
-from rules.calendar import REGIONS, WorkingCalendar
-from rules.policy import Policy, policy_to_mapping
-from rules.presets import PRESETS
+from mailbot.errors import MailbotError
+from rules.errors import RulesError
 
-from .policy_view import policy_table
-from .support import app_of, config_of, fail, friendly, iso_date, today
-from .views import explain_mail
+from .support import LazyChoice, app_of, config_of, fail, friendly, iso_date, today
+
+if TYPE_CHECKING:
+    from rules.calendar import WorkingCalendar
+    from rules.policy import Policy
+
+
+def _regions() -> Iterable[str]:
+    from rules.calendar import REGIONS
+
+    return sorted(REGIONS)
 
 
 def _calendar(ctx: click.Context, region: str | None) -> WorkingCalendar:
+    from rules.calendar import WorkingCalendar
+
     if region:
         return WorkingCalendar(region)
     return config_of(ctx).calendar.calendar()
+
+
+class _CalendarWhenAsked:
+    """``add_working_days`` of :func:`_calendar`, built on the first call: a subject that counts no working days
+    reads neither the calendar nor the configuration. A configuration that cannot be read is the command's one-line
+    error, as when it is read first (the parser turns anything else a calendar raises into a warning)."""
+
+    def __init__(self, ctx: click.Context, region: str | None) -> None:
+        self.ctx, self.region = ctx, region
+        self.calendar: WorkingCalendar | None = None
+
+    def __call__(self, start: date, days: int) -> date:
+        if self.calendar is None:
+            try:
+                self.calendar = _calendar(self.ctx, self.region)
+            except (MailbotError, RulesError) as exc:
+                fail(str(exc))  # SystemExit: through the parser's guard, as before
+        return self.calendar.add_working_days(start, days)
 
 
 @click.command("parse-subject")
@@ -32,15 +61,16 @@ def _calendar(ctx: click.Context, region: str | None) -> WorkingCalendar:
 @click.option("--received", callback=iso_date, metavar="DATE",
               help="Date the mail was received, 05/12/2026 or 2026-12-05 (default: today, by the clock). Dates "
                    "without a year count from it.")
-@click.option("--region", type=click.Choice(sorted(REGIONS)), help="Bank holidays to use (default: from config).")
+@click.option("--region", type=LazyChoice(_regions), help="Bank holidays to use (default: from config).")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @click.pass_context
 @friendly
 def parse_subject_cmd(ctx: click.Context, subject: str, received: date | None, region: str | None,
                       as_json: bool) -> None:
     """Show what the bot reads from an email SUBJECT line."""
-    calendar = _calendar(ctx, region)
-    facts = parse_subject(subject, received or today(ctx), calendar.add_working_days)
+    from parsers.subject import parse_subject
+
+    facts = parse_subject(subject, received or today(ctx), _CalendarWhenAsked(ctx, region))
     out = {
         "is_escalation": facts.is_escalation,
         "level": facts.level,
@@ -52,6 +82,8 @@ def parse_subject_cmd(ctx: click.Context, subject: str, received: date | None, r
         "warnings": list(facts.warnings),
     }
     if as_json:
+        import json
+
         click.echo(json.dumps(out, ensure_ascii=False))
         return
     labels = {"is_escalation": "escalation", "case_numbers": "case numbers", "case_systems": "case systems",
@@ -69,7 +101,7 @@ def parse_subject_cmd(ctx: click.Context, subject: str, received: date | None, r
 @click.command("due")
 @click.argument("start", callback=iso_date)
 @click.argument("days", type=click.IntRange(min=-366, max=366))
-@click.option("--region", type=click.Choice(sorted(REGIONS)), help="Bank holidays to use (default: from config).")
+@click.option("--region", type=LazyChoice(_regions), help="Bank holidays to use (default: from config).")
 @click.pass_context
 @friendly
 def due_cmd(ctx: click.Context, start: date, days: int, region: str | None) -> None:
@@ -98,6 +130,10 @@ def policy_group() -> None:
 @friendly
 def policy_show(ctx: click.Context, name: str | None, as_json: bool) -> None:
     """Show a policy: NAME is a preset (dorset, hull, birmingham, rotherham, south-west); default: the configured."""
+    from rules.presets import PRESETS
+
+    from .policy_view import policy_table
+
     policy: Policy
     if name is None:
         policy = config_of(ctx).policy
@@ -106,6 +142,10 @@ def policy_show(ctx: click.Context, name: str | None, as_json: bool) -> None:
     else:
         fail(f"no policy preset called {name!r} — choose one of: {', '.join(sorted(PRESETS))}")
     if as_json:
+        import json
+
+        from rules.policy import policy_to_mapping
+
         data = policy_to_mapping(policy)
         data["cumulative"] = [
             {"level": level.number, "role": level.role, "working_days": level.working_days, "cumulative": total}
@@ -119,6 +159,8 @@ def policy_show(ctx: click.Context, name: str | None, as_json: bool) -> None:
 @policy_group.command("list")
 def policy_list() -> None:
     """List the presets."""
+    from rules.presets import PRESETS
+
     for key in sorted(PRESETS):
         p = PRESETS[key]
         click.echo(f"{key:<12} {p.council} — {p.title}")
@@ -133,6 +175,10 @@ def policy_list() -> None:
 @friendly
 def explain_cmd(ctx: click.Context, files: tuple[str, ...], as_json: bool, received: date | None) -> None:
     """How the bot reads each .eml FILE: facts, kind, new text, commands, the record it would match."""
+    import json
+
+    from .views import explain_mail
+
     app = app_of(ctx)
     for name in files:
         with app.store.unit_of_work() as uow:
@@ -156,6 +202,9 @@ def explain_cmd(ctx: click.Context, files: tuple[str, ...], as_json: bool, recei
 @friendly
 def strip_reply_cmd(file: str) -> None:
     """Print the new text of a reply read from FILE (plain text; .eml files are parsed first)."""
+    from parsers.message import parse_message
+    from parsers.reply import strip_reply
+
     data = Path(file).read_bytes()
     if file.lower().endswith(".eml"):
         click.echo(parse_message(data).new_text)

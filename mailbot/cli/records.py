@@ -1,14 +1,13 @@
-"""Commands about what the bot keeps: ``list``, ``show``, ``outbox``, ``purge`` and ``db upgrade``."""
+"""Commands about what the bot keeps: ``list``, ``show``, ``outbox``, ``purge`` and ``db upgrade``; each imports the
+store (by the App) and :mod:`.views` when it runs."""
 
 from __future__ import annotations
 
-import json
 from datetime import datetime
 
 import click
 
 from .support import app_of, config_of, fail, friendly, safe_url
-from .views import escalation_detail, escalation_summary, render_detail, when
 
 
 @click.command("list")
@@ -18,6 +17,10 @@ from .views import escalation_detail, escalation_summary, render_detail, when
 @friendly
 def list_cmd(ctx: click.Context, open_only: bool, as_json: bool) -> None:
     """List escalations."""
+    import json
+
+    from .views import escalation_summary
+
     with app_of(ctx).store.unit_of_work() as uow:
         rows = [escalation_summary(e) for e in uow.escalations.list(open_only=open_only)]
     if as_json:
@@ -39,6 +42,10 @@ def list_cmd(ctx: click.Context, open_only: bool, as_json: bool) -> None:
 def show_cmd(ctx: click.Context, reference: str, as_json: bool) -> None:
     """Show one escalation and its whole timeline: the mails in, the events and the bot's own mails (sent, pending or
     refused) in time order, every time in Europe/London with its zone (GMT/BST); --json keeps ISO times."""
+    import json
+
+    from .views import escalation_detail, render_detail
+
     with app_of(ctx).store.unit_of_work() as uow:
         esc = uow.escalations.get(reference)
         if esc is None:
@@ -58,6 +65,8 @@ def show_cmd(ctx: click.Context, reference: str, as_json: bool) -> None:
 @friendly
 def outbox_cmd(ctx: click.Context, statuses: tuple[str, ...], as_json: bool) -> None:
     """The bot's own mail: what waits, what was given up or refused, and why (newest first)."""
+    import json
+
     wanted = statuses or ("pending", "failed", "refused")
     with app_of(ctx).store.unit_of_work() as uow:
         rows = [{"key": r.key, "status": r.status, "kind": r.kind, "to": list(r.to_emails), "attempts": r.attempts,
@@ -76,6 +85,8 @@ def outbox_cmd(ctx: click.Context, statuses: tuple[str, ...], as_json: bool) -> 
 
 def _why(row: dict[str, object], now: datetime) -> str:
     """Why a mail of the bot's is where it is, in words: what went wrong, and when it is tried again."""
+    from .views import when
+
     error = str(row["last_error"] or "")
     if row["status"] != "pending":
         return error

@@ -1,4 +1,5 @@
-"""Commands that run the bot's work: ``poll``, ``drop``, ``tick``, ``send``, ``run`` and ``check-config``."""
+"""Commands that run the bot's work: ``poll``, ``drop``, ``tick``, ``send``, ``run`` and ``check-config``; each
+imports the App (or the configuration) when it runs."""
 
 from __future__ import annotations
 
@@ -7,16 +8,17 @@ import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
-from mailbot.app import App
-from mailbot.clock.tick import TickItem
-from mailbot.config import Config, load_config
-from mailbot.mail_out.digest import report_check_lines
-from rules.coverage import Coverage
-
 from .support import announce_default, app_of, config_of, fail, friendly, now_option, safe_url, verbose
+
+if TYPE_CHECKING:
+    from mailbot.app import App
+    from mailbot.clock.tick import TickItem
+    from mailbot.config import Config
+    from rules.coverage import Coverage
 
 log = logging.getLogger(__name__)
 
@@ -192,6 +194,9 @@ def check_config(ctx: click.Context, file: str, connect: bool) -> None:
     """Validate a configuration FILE; print what it sets up, or one line naming the key and the fix.
 
     With --connect, also try each connection and say in plain words what works and what is missing."""
+    from mailbot.config import load_config
+    from mailbot.mail_out.digest import report_check_lines
+
     cfg = load_config(file)
     ctx.find_root().ensure_object(dict)["config"] = cfg  # the run's App is this file's
     cover = cfg.coverage()

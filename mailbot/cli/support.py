@@ -1,5 +1,8 @@
 """What every `mailbot` command shares: the one App per run (config and clock from the global options), the
-option parsers, and one line with exit status 2 for a user's mistake, never a traceback."""
+option parsers, and one line with exit status 2 for a user's mistake, never a traceback.
+
+Light on purpose: defining the commands imports this module, click and the standard library only; the App, the
+configuration and the rules are imported by the functions here that use them, when a command calls them."""
 
 from __future__ import annotations
 
@@ -7,20 +10,26 @@ import logging
 import os
 import re
 import sys
-from collections.abc import Callable
-from datetime import date, datetime, time
+from collections.abc import Callable, Iterable
+from datetime import UTC, date, datetime, time
 from functools import wraps
-from typing import Any, NoReturn, TypeVar
+from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
+from zoneinfo import ZoneInfo
 
 import click
 
-from mailbot.app import App, fixed_clock, safe_url, system_clock
-from mailbot.config import DOMAINS_ENV, Config, embedded_default, load_config
 from mailbot.errors import MailbotError
-from rules.calendar import LONDON
 from rules.errors import RulesError
 
+if TYPE_CHECKING:
+    from mailbot.app import App
+    from mailbot.config import Config
+
 F = TypeVar("F", bound=Callable[..., Any])
+
+#: Europe/London: the very object :data:`rules.calendar.LONDON` is (ZoneInfo keeps one per key), without importing
+#: the calendar and the holidays package with it.
+LONDON = ZoneInfo("Europe/London")
 
 NOW_HELP = ("Pretend it is this moment (rehearsals and tests): a date, 07/12/2026 or 2026-12-07 (09:00 London), or "
             "an ISO date-time (without a zone: London). Mail read is received then, ticks and digests run then.")
@@ -101,6 +110,8 @@ def now_option(func: F) -> F:
 def config_of(ctx: click.Context) -> Config:
     """The configuration of this run: ``--config``/``$MAILBOT_CONFIG``, else the embedded default (with the
     council's domains from ``$MAILBOT_DOMAINS`` when set)."""
+    from mailbot.config import DOMAINS_ENV, embedded_default, load_config
+
     obj = ctx.find_root().ensure_object(dict)
     if "config" not in obj:
         path = obj.get("config_path")
@@ -118,6 +129,8 @@ def announce_default(cfg: Config) -> None:
 
 def app_of(ctx: click.Context) -> App:
     """The one :class:`~mailbot.app.App` of this run, with the clock ``--now`` fixed (or the system clock)."""
+    from mailbot.app import App, fixed_clock, system_clock
+
     obj = ctx.find_root().ensure_object(dict)
     if "app" not in obj:
         now: datetime | None = obj.get("now")
@@ -126,9 +139,44 @@ def app_of(ctx: click.Context) -> App:
     return obj["app"]  # type: ignore[no-any-return]
 
 
+def clock_of(ctx: click.Context) -> Callable[[], datetime]:
+    """The run's clock without building the App for it: the App's once there is one, else the moment ``--now``
+    fixed, else the system clock (the clocks :func:`app_of` gives the App)."""
+    obj = ctx.find_root().ensure_object(dict)
+    if "app" in obj:
+        return obj["app"].clock  # type: ignore[no-any-return]
+    now: datetime | None = obj.get("now")
+    if now is not None:
+        return lambda: now
+    return lambda: datetime.now(UTC)
+
+
 def today(ctx: click.Context) -> date:
     """Today in London, by the run's clock."""
-    return app_of(ctx).clock().astimezone(LONDON).date()
+    return clock_of(ctx)().astimezone(LONDON).date()
+
+
+def safe_url(url: str) -> str:
+    """A database URL with any password hidden (:func:`mailbot.app.safe_url`, imported when needed)."""
+    from mailbot.app import safe_url as hide
+
+    return hide(url)
+
+
+class LazyChoice(click.Choice):
+    """A :class:`click.Choice` whose choices, ``choices()``, are read when first needed (a value given, the command's
+    own help), not when the command is defined: ``mailbot --help`` then imports nothing of the rules."""
+
+    def __init__(self, choices: Callable[[], Iterable[str]], case_sensitive: bool = True) -> None:
+        self._load = choices
+        self._choices: tuple[str, ...] | None = None
+        self.case_sensitive = case_sensitive
+
+    @property
+    def choices(self) -> tuple[str, ...]:
+        if self._choices is None:
+            self._choices = tuple(self._load())
+        return self._choices
 
 
 def verbose(cfg: Config) -> None:
@@ -136,5 +184,5 @@ def verbose(cfg: Config) -> None:
     logging.getLogger().setLevel(cfg.log_level)
 
 
-__all__ = ["announce_default", "app_of", "config_of", "fail", "friendly", "iso_date", "now_option", "parse_day",
-           "parse_moment", "safe_url", "today", "verbose"]
+__all__ = ["LONDON", "LazyChoice", "announce_default", "app_of", "clock_of", "config_of", "fail", "friendly",
+           "iso_date", "now_option", "parse_day", "parse_moment", "safe_url", "today", "verbose"]
