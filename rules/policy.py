@@ -197,12 +197,7 @@ class Policy:
 
     def notify_rules(self, event: str, *, level: int | None = None, day: int | None = None) -> tuple[Notify, ...]:
         """The notification rules for ``event`` (at ``level`` / on ``day`` for those events)."""
-        return tuple(
-            n for n in self.notifications
-            if n.event == event
-            and (n.event != "level" or n.level is None or n.level == level)
-            and (n.event != "day" or n.day == day)
-        )
+        return tuple(n for n in self.notifications if n.fires_on(event, level=level, day=day))
 
     def _numbers(self) -> str:
         return ", ".join(str(lvl.number) for lvl in self.levels)

@@ -87,6 +87,11 @@ class Notify:
     def __post_init__(self) -> None:
         _tuple_fields(self)
 
+    def fires_on(self, event: str, *, level: int | None = None, day: int | None = None) -> bool:
+        """Whether this rule runs on ``event`` (at ``level`` for a level rule, on ``day`` for a day rule)."""
+        return (self.event == event and (event != "level" or self.level is None or self.level == level)
+                and (event != "day" or self.day == day))
+
     def applies(self, facts: Mapping[str, Any]) -> bool:
         """Whether the record's facts meet :attr:`when`. An unknown fact does not meet a condition, except
         that a case is looked after until it is said to be a child-protection case."""

@@ -88,7 +88,7 @@ class Ticker:
 
     def tick(self, now: datetime, *, dry_run: bool = False, every: bool = False) -> list[TickItem]:
         """Carry out what is due at ``now``: for the records whose moment has come (``next_due_at``, indexed), or for
-        every open record with ``every`` (the nightly sweep, and the tests that compare the two)."""
+        every open record with ``every`` (a full sweep; the tests compare the two — nothing schedules it yet)."""
         with self.store.unit_of_work() as uow:
             if every:
                 references = [e.reference for e in uow.escalations.list(open_only=True) if e.reference]
