@@ -75,7 +75,7 @@ class Procedure:
         facts = facts_of(esc)
         queued = 0
         for index, rule in enumerate(self.policy.notifications):
-            if rule not in self.policy.notify_rules(event, level=level, day=day):
+            if not rule.fires_on(event, level=level, day=day):
                 continue
             if not rule.applies(facts):
                 if rule.when == "in_proceedings" and facts.get("proceedings") is None and esc.status == "open":
@@ -115,6 +115,15 @@ class Procedure:
                                       "mailbox does not write to it"))
             elif not found:
                 missing.append((role, reason or f"nobody in the directory has the role {role}"))
+        # the rules run again when a fact arrives (the Guardian's address): tell only whom this rule has not told yet
+        prefix = f"{esc.reference}.{key}"
+        sent = [r for r in uow.outbox.for_escalation(esc) if r.key == prefix or r.key.startswith(f"{prefix}.+")]
+        told = {a for r in sent for a in r.to_emails}
+        if sent:
+            to = [a for a in to if a not in told]
+            if not to:
+                return 0
+            key = f"{key}.+{len(sent)}"
         label = self.actions._level_text(level if level is not None else esc.current_level)
         happened = EVENT_WORDS[rule.event].format(level=label, day=day or "")
         context = {"rule": rule, "happened": happened, "roles": list(rule.roles), "missing": missing,

@@ -843,3 +843,19 @@ def test_a_guardian_outside_the_councils_domains_is_asked_of_the_iro_not_mailed(
         [gap] = s.mails("procedure_gap")
         assert gap.to == [IRO] and "gill.green@cafcass.gov.uk is outside the council's mail domains" in gap.text
         assert all("cafcass.gov.uk" not in " ".join((*r.to, *r.cc)) for r in s.mails())
+
+
+def test_the_guardian_given_after_the_first_notice_is_told_then_and_nobody_twice(tmp_path: Path) -> None:
+    """Seed 000, 6: the IRO advises "the court appointed Guardian and Hull City Council Legal" — Legal is told when
+    the IRO says the child is in proceedings; the Guardian when their address comes, in a second notice to them alone.
+    """
+    with council(tmp_path, "hull", HULL_PEOPLE) as s:
+        s.open("Action - Level 1 escalation - Jane Doe - LCS 123456 - response by 08/12/2026", a("tm"))
+        s.says(IRO, "Proceedings: yes", at(25, 11))
+        assert s.notices() == {"notify.opened.0": ([a("legal")], NOTICE_CC)}
+        assert [g.to for g in s.mails("procedure_gap")] == [[IRO]]  # who is the Guardian?
+        s.says(IRO, f"Guardian: {GUARDIAN}", at(26, 11))
+        assert s.notices() == {"notify.opened.0": ([a("legal")], NOTICE_CC),
+                               "notify.opened.0.+1": ([GUARDIAN], NOTICE_CC)}
+        s.says(IRO, "Note: spoke to the Guardian", at(27, 11))
+        assert len(s.mails("procedure_notice")) == 2
