@@ -400,7 +400,7 @@ class Actions:
             self.level_started(uow, esc, stage, now, opened=formal_start, bypass=bypass)
             return stage
         found = self.directory.next_addressee(current, target.role)
-        holder = self.directory.person(current) if current else None
+        holder = self.directory.person(current) if current and formal_start else None
         if holder is not None and roles_match(holder.role, target.role):
             # leaving an informal step that was already with the Team Manager: the formal level stays with them
             found = Resolution(holder, f"{holder.describe()} already has the escalation and is the {target.role}.",
