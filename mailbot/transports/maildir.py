@@ -64,6 +64,8 @@ class MaildirSource:
             raise TransportError(f"cannot open the Maildir at {self.path}: {exc.strerror or exc}") from exc
         # names seen in new/ at the last fetch (None: never fetched, so mail may be waiting)
         self._known_new: set[str] | None = None
+        self._names: dict[str, str] = {}  # key -> where fetch found it (new/… or cur/…), until it is settled
+        self._folders: dict[str, Path] = {}
 
     # ---- writing ----------------------------------------------------------------------------------------
     def drop(self, raw: bytes) -> str:
@@ -79,36 +81,36 @@ class MaildirSource:
         with self._lock:
             self._known_new = self._new_names()
             entries = self._inbox_entries()
-        entries.sort(key=lambda entry: _age(*entry))
+        entries.sort(key=lambda entry: _age(entry[0], entry[1]))
         count = 0
-        for _mtime, key in entries[:limit]:
+        for _mtime, key, name in entries[:limit]:
             try:
-                with self._lock:
-                    raw = self._md.get_bytes(key)
-            except KeyError:  # settled or removed by someone else meanwhile
+                raw = (self.path / name).read_bytes()
+            except FileNotFoundError:  # settled or removed by someone else meanwhile
                 continue
+            self._names[key] = name
             count += 1
             yield FetchedMail(raw=raw, ref=key, cursor="")
         log.debug("maildir fetched count=%d of=%d", count, len(entries))
 
     def settle(self, ref: str, outcome: str) -> None:
-        """Move the mail into the ``processed`` or ``attention`` sub-folder, marked as seen.
+        """Move the mail into the ``processed`` or ``attention`` sub-folder, marked as seen: one rename within the
+        Maildir (atomic; the mail is neither read nor written again).
 
         A mail that is no longer in the inbox (settled already) is left alone.
         """
         folder_name: Outcome = check_outcome(outcome)
         with self._lock:
-            try:
-                msg = self._md.get_message(ref)
-            except KeyError:
+            name = self._names.pop(ref, None) or self._inbox_name(ref)
+            if name is None:
                 log.debug("maildir settle: key=%s is no longer in the inbox", ref)
                 return
             folder = self._folder(folder_name)
-            msg.add_flag("S")
-            if msg.get_subdir() == "new":
-                msg.set_subdir("cur")
-            folder.add(msg)
-            self._md.discard(ref)
+            try:
+                os.rename(self.path / name, folder / "cur" / _seen(name, self._md.colon))
+            except FileNotFoundError:
+                log.debug("maildir settle: key=%s is no longer in the inbox", ref)
+                return
         log.debug("maildir settled key=%s outcome=%s", ref, folder_name)
 
     def wait(self, timeout: float) -> bool:
@@ -202,30 +204,52 @@ class MaildirSource:
         except FileNotFoundError:
             return set()
 
-    def _inbox_entries(self) -> list[tuple[int, str]]:
-        """(mtime_ns, key) of each mail in new/ and cur/."""
-        entries: list[tuple[int, str]] = []
+    def _inbox_entries(self) -> list[tuple[int, str, str]]:
+        """(mtime_ns, key, path under the Maildir) of each mail in new/ and cur/."""
+        entries: list[tuple[int, str, str]] = []
+        colon = self._md.colon
         for sub in ("new", "cur"):
             directory = self.path / sub
             try:
-                names = os.listdir(directory)
+                scan = os.scandir(directory)
             except FileNotFoundError:
                 continue
-            for name in names:
-                if name.startswith("."):
-                    continue
-                try:
-                    mtime = (directory / name).stat().st_mtime_ns
-                except FileNotFoundError:
-                    continue
-                entries.append((mtime, name.split(self._md.colon)[0]))
+            with scan:
+                for entry in scan:
+                    if entry.name.startswith("."):
+                        continue
+                    try:
+                        mtime = entry.stat().st_mtime_ns
+                    except FileNotFoundError:
+                        continue
+                    entries.append((mtime, entry.name.split(colon)[0], f"{sub}/{entry.name}"))
         return entries
 
-    def _folder(self, name: str) -> mailbox.Maildir:
-        if name in self._md.list_folders():
-            return self._md.get_folder(name)
-        log.info("maildir creating folder=%s", name)
-        return self._md.add_folder(name)
+    def _inbox_name(self, key: str) -> str | None:
+        """Where the mail ``key`` lies in the inbox (``new/…`` or ``cur/…``), or None."""
+        for _mtime, found, name in self._inbox_entries():
+            if found == key:
+                return name
+        return None
+
+    def _folder(self, name: str) -> Path:
+        """The sub-folder ``name`` (a Maildir++ folder, made on first use)."""
+        path = self._folders.get(name)
+        if path is None:
+            if name not in self._md.list_folders():
+                log.info("maildir creating folder=%s", name)
+                self._md.add_folder(name)
+            path = self._folders[name] = self.path / f".{name}"
+        return path
+
+
+def _seen(name: str, colon: str) -> str:
+    """The file name of a mail moved to ``cur/`` and marked seen: its flags kept, ``S`` added (Maildir's ``:2,``
+    info, which the stdlib and every IMAP server read)."""
+    base = name.split("/", 1)[1]
+    key, _, info = base.partition(colon)
+    flags = info[2:] if info.startswith("2,") else ""
+    return f"{key}{colon}2,{''.join(sorted(set(flags) | {'S'}))}"
 
 
 DIRECTORY_MODE = 0o700

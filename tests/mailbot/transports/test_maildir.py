@@ -77,6 +77,22 @@ def test_settle_moves_the_mail_into_a_subfolder(source: MaildirSource, tmp_path:
     assert (tmp_path / "inbox" / f".{outcome}" / "maildirfolder").exists()  # a Maildir++ folder
 
 
+def test_settle_renames_the_file_and_keeps_the_flags_a_mail_client_set(source: MaildirSource, tmp_path: Path) -> None:
+    md = mailbox.Maildir(tmp_path / "inbox")
+    msg = mailbox.MaildirMessage(mail(3))
+    msg.set_subdir("cur")
+    msg.add_flag("F")  # flagged by someone in their mail client, not yet read
+    key = md.add(msg)
+    [fetched] = source.fetch(None)
+    [before] = (tmp_path / "inbox" / "cur").iterdir()
+    inode = before.stat().st_ino
+    source.settle(fetched.ref, "processed")
+    [after] = (tmp_path / "inbox" / ".processed" / "cur").iterdir()
+    assert after.name == f"{key}:2,FS"
+    assert after.stat().st_ino == inode  # moved, not read and written again
+    assert after.read_bytes() == mail(3)
+
+
 def test_settle_is_idempotent_and_checks_the_outcome(source: MaildirSource) -> None:
     key = source.drop(mail(1))
     with pytest.raises(ValueError, match="outcome must be one of"):
