@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import binascii
 import codecs
+import functools
 import hashlib
 import logging
 import re
@@ -429,6 +430,7 @@ _REGISTRY = _Registry()
 _FETCH_POLICY = EmailPolicy(header_factory=_REGISTRY)  # policy.default, quicker
 _MAX_MEMO = 2000  # parsed headers remembered for one message
 _MAX_MEMO_VALUE = 1024  # of values this long at most (Content-Type, Content-Disposition…)
+_MAX_KNOWN_VALUES = 4096  # address and other structured header values remembered across mails (a few MB at most)
 
 
 class _CappingPolicy(EmailPolicy):
@@ -630,6 +632,24 @@ def _decode_header_value(name: str, raw: object, defects: list[str]) -> str:
             return _clean(str(make_header(decode_header(str(raw)))))
         except Exception:
             return _clean(str(raw))
+    if raw.isascii() and "=?" not in raw and _REGISTRY.registry.get(name) is None:
+        # plain ASCII with no encoded word in a header the registry reads as unstructured text: the parse would
+        # give back the same characters (tests/parsers/test_header_fast_path.py checks it over random values)
+        return _clean(raw.replace("\r", "").replace("\n", ""))  # line breaks removed, as the parse does
+    if len(raw) > _MAX_MEMO_VALUE:
+        value, found = _decode_parsed.__wrapped__(name, raw)
+    else:
+        value, found = _decode_parsed(name, raw)
+    defects.extend(found)
+    return value
+
+
+@functools.lru_cache(maxsize=_MAX_KNOWN_VALUES)
+def _decode_parsed(name: str, raw: str) -> tuple[str, tuple[str, ...]]:
+    """The decoded text of one header and the defects it has, by the email package's header registry: a pure
+    function of its arguments, remembered for the values seen last (the same people write to a mailbox again and
+    again, and parsing an address header costs as much as the rest of the mail)."""
+    defects: list[str] = []
     try:
         fetched = str(_FETCH_POLICY.header_fetch_parse(name, raw))
         fallback = _has_escapes(fetched) and _decode_mixed(fetched.encode("utf-8", "surrogateescape"))[1]
@@ -647,7 +667,7 @@ def _decode_header_value(name: str, raw: object, defects: list[str]) -> str:
             value = _clean(raw)
     if "\ufffd" in value:
         defects.append(f"header {name}: undecodable characters replaced")
-    return value
+    return value, tuple(defects)
 
 
 def _decode_words(raw: str, fetched: str) -> tuple[str, bool]:
@@ -683,6 +703,13 @@ def parse_addresses(value: str | None) -> tuple[Address, ...]:
     """Mailboxes in an address header value, e-mail addresses lower-cased; never raises."""
     if not value:
         return ()
+    if len(value) > _MAX_MEMO_VALUE:
+        return _parse_addresses.__wrapped__(value)
+    return _parse_addresses(value)
+
+
+@functools.lru_cache(maxsize=_MAX_KNOWN_VALUES)
+def _parse_addresses(value: str) -> tuple[Address, ...]:
     found: list[Address] = []
     try:
         header = _REGISTRY("to", value)
