@@ -10,6 +10,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from datetime import UTC, datetime
 from types import TracebackType
@@ -20,7 +21,7 @@ from sqlalchemy.engine import URL
 from sqlalchemy.orm import Session, sessionmaker
 
 from . import migrate
-from .database import make_engine
+from .database import make_engine, sqlite_path
 from .repositories import (
     CursorRepository,
     EscalationRepository,
@@ -122,6 +123,30 @@ class Store:
         """A transaction. ``durable=False``: on SQLite its commit does not wait for the disk (see
         :meth:`UnitOfWork._relaxed_session`); use it only for what is found again after a power cut."""
         return UnitOfWork(self.session_factory, self.clock, durable=durable)
+
+    def make_durable(self) -> None:
+        """Wait until every transaction committed so far is on the disk, those of relaxed units of work
+        (``durable=False``) included. On an SQLite file in WAL mode a relaxed commit is in the WAL file, not yet
+        synced (or already in the database file, which a checkpoint syncs): syncing the WAL file, and its folder
+        for a WAL file just made, is what a ``synchronous=FULL`` commit would have done. Other databases commit
+        durably: nothing to do. Raises OSError when the disk refuses."""
+        path = sqlite_path(self.engine.url) if self.engine.dialect.name == "sqlite" else None
+        if path is None:
+            return
+        wal = path.with_name(path.name + "-wal")
+        try:
+            fd = os.open(wal, os.O_RDONLY)
+        except FileNotFoundError:  # checkpointed and removed: the database file was synced by the checkpoint
+            return
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        folder = os.open(path.parent, os.O_RDONLY)
+        try:
+            os.fsync(folder)
+        finally:
+            os.close(folder)
 
     def dispose(self) -> None:
         """Close the engine's connections (end of the process, or of a test)."""

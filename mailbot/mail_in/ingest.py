@@ -8,11 +8,16 @@ lost) is not the mail's fault: nothing is recorded, the cursor stays where it wa
 :class:`~store.errors.StoreUnavailable` tells the loop to back off and read the same mail again later.
 
 A mail is settled at its source (moved to a processed or attention folder, or marked) only after its transaction
-commits, so a stop in between leaves in the inbox, behind the cursor, a mail the store knows. Mails are recorded and
-settled one at a time, so that can only be the mail recorded last from the source. The first poll of each source
-looks it up, reads on as usual, and then, unless the source handed that mail out again (a replayed page, IMAP's
-leftovers), settles it (by ``Message.source_ref``) as a duplicate of it would be settled. This is the same for every
-transport, including those whose cursor cannot be wound back past it (a Graph delta link, an EWS sync state).
+is on the disk. A poll records a batch of mails, one transaction each, whose commits do not wait for the disk; then
+one wait (``Store.make_durable``) makes them all durable, and only then are they settled, the batch at once where
+the source can (one IMAP UID MOVE). A power cut before that wait loses those transactions, cursor included, but not
+the mails: they are still in the inbox, before the cursor, and are read again. A stop between the wait and the
+settling leaves in the inbox, behind the cursor, mails the store knows: at most the last batch recorded from the
+source. The first poll of each source looks them up (the last ``limit`` mails recorded from it), reads on as usual,
+and then settles (by ``Message.source_ref``) those the source did not hand out again (a replayed page, IMAP's
+leftovers) as a duplicate of each would be settled; a mail settled already is left alone by every source. This is
+the same for every transport, including those whose cursor cannot be wound back past them (a Graph delta link, an
+EWS sync state).
 """
 
 from __future__ import annotations
@@ -22,7 +27,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Row, select
+from sqlalchemy import Row, func, select
 from sqlalchemy.exc import IntegrityError
 
 from mailbot.clock.actions import Actions
@@ -41,6 +46,7 @@ log = logging.getLogger(__name__)
 
 #: How many mails one poll reads at most; a full batch means more may wait, and the loop reads on at once.
 POLL_BATCH = 200
+_SETTLED = "settled:"  # + a source's key: the cursor row noting its newest mail known to be settled
 
 
 @dataclass(frozen=True)
@@ -80,17 +86,21 @@ class Ingestor:
         self.applier = Applier(config, self.calendar, Actions(config, self.calendar))
         # per source key, from its first poll: the mail recorded last before it, until it is settled again
         self._looked_up: set[str] = set()
-        self._left: dict[str, Row[tuple[str, str, str, str | None]]] = {}
+        self._left: dict[str, list[Row[tuple[str, str, str, str | None]]]] = {}
 
     # -- one mail -------------------------------------------------------------------------------------
 
     def ingest(self, raw: bytes, *, source_key: str = "", source_ref: str = "",
-               cursor: str | None = None) -> IngestResult:
-        """Record one raw mail (and, with ``cursor``, advance ``source_key``'s cursor in the same transaction)."""
+               cursor: str | None = None, durable: bool = True) -> IngestResult:
+        """Record one raw mail (and, with ``cursor``, advance ``source_key``'s cursor in the same transaction).
+
+        ``durable=False``: the transaction's commit does not wait for the disk (see ``Store.unit_of_work``); the
+        caller calls ``Store.make_durable`` before anything depends on it surviving a power cut (:meth:`poll`
+        settles a batch of mails at the source only then)."""
         reading = read(raw, self.clock(), self.config)
         identity = reading.mail.identity
         try:
-            with self.store.unit_of_work() as uow:
+            with self.store.unit_of_work(durable=durable) as uow:
                 result = self._ingest(uow, reading, raw, source_key, source_ref)
                 if cursor is not None and source_key:
                     uow.cursors.set(source_key, cursor)
@@ -234,55 +244,122 @@ class Ingestor:
         """Read up to ``limit`` new mails from ``source``; each is recorded, then settled at the source. Raises
         :class:`~store.errors.StoreUnavailable` (what was recorded so far stays recorded and settled).
 
-        The first poll of a source also settles again the mail recorded last from it before (see the module text).
+        The first poll of a source also settles again the mails recorded last from it before (see the module text).
         """
         with unavailable_raised(), self.store.unit_of_work() as uow:
             cursor = uow.cursors.get(source.key)
             if source.key not in self._looked_up:
-                last = uow.session.execute(
-                    select(Message.identity, Message.kind, Message.state, Message.source_ref)
-                    .where(Message.source_key == source.key, Message.direction == "in")
-                    .order_by(Message.id.desc()).limit(1)).first()
-                if last is not None and last.source_ref:
-                    self._left[source.key] = last
+                mark = uow.cursors.get(_SETTLED + source.key)
+                query = (select(Message.identity, Message.kind, Message.state, Message.source_ref)
+                         .where(Message.source_key == source.key, Message.direction == "in"))
+                if mark is not None and mark.isdigit():  # those after the last batch known to be settled
+                    query = query.where(Message.id > int(mark)).limit(max(limit, POLL_BATCH))
+                else:  # a store from before batches: mails were settled one by one
+                    query = query.limit(1)
+                last = uow.session.execute(query.order_by(Message.id.desc())).all()
+                left = [row for row in reversed(last) if row.source_ref]
+                if left:
+                    self._left[source.key] = left
                 self._looked_up.add(source.key)
-        results = []
+        results: list[IngestResult] = []
+        handed: list[tuple[str, str]] = []  # (ref, where it goes), in the order fetched
         fetched: FetchedMail
-        for fetched in source.fetch(cursor, limit):
-            result = self.ingest(fetched.raw, source_key=source.key, source_ref=fetched.ref, cursor=fetched.cursor)
-            results.append(result)
-            try:
-                source.settle(fetched.ref, result.settle_as)
-            except Exception as exc:  # settling is a courtesy; the mail is already safe in the store
-                log.warning("could not settle %s at the source: %s", fetched.ref, type(exc).__name__)
+        try:
+            for fetched in source.fetch(cursor, limit):
+                result = self.ingest(fetched.raw, source_key=source.key, source_ref=fetched.ref,
+                                     cursor=fetched.cursor, durable=False)
+                results.append(result)
+                handed.append((fetched.ref, result.settle_as))
+        finally:  # what was recorded stays recorded, and is settled, whatever stopped the batch
+            if self._settle(source, handed):
+                self._mark_settled(source, [r.identity for r in results])
         self._settle_left(source, {r.identity for r in results})
         return results
 
-    def _settle_left(self, source: MailSource, handed: set[str]) -> None:
-        """Settle the mail recorded last from ``source`` before its first poll, as a duplicate of it would be: a stop
-        between its transaction and its settling may have left it in the inbox, behind the cursor. Nothing to do if
-        this poll handed it out again (it is settled already). A mail settled already is left alone by every source.
-        An unreachable mailbox is tried again at the next poll; any other failure is logged and not retried."""
-        last = self._left.get(source.key)
-        if last is None:
-            return
-        if last.identity not in handed:
-            assert last.source_ref
-            outcome = check_outcome(_duplicate(last.identity, last.kind, last.state).settle_as)
+    def _settle(self, source: MailSource, handed: list[tuple[str, str]]) -> bool:
+        """Settle the mails of one batch at the source, once their transactions are on the disk: a batch of
+        mails costs one wait for the disk, not one each, and no mail leaves the inbox before its record is safe
+        from a power cut (one that came first leaves the mail in the inbox, read again as a duplicate).
+        True when every mail was settled."""
+        if not handed:
+            return False
+        try:
+            self.store.make_durable()
+        except OSError as exc:
+            log.warning("could not make the batch's records durable (%s); its %d mails stay in the inbox and are "
+                        "read again", exc.strerror or type(exc).__name__, len(handed))
+            return False
+        settled = True
+        for outcome, refs in _by_outcome(handed):
             try:
-                source.settle(last.source_ref, outcome)
+                _file(source, refs, outcome)
+            except Exception as exc:  # settling is a courtesy; the mails are already safe in the store
+                settled = False
+                more = f" and {len(refs) - 3} more" if len(refs) > 3 else ""
+                log.warning("could not settle %s%s at the source: %s", ", ".join(refs[:3]), more, type(exc).__name__)
+        return settled
+
+    def _mark_settled(self, source: MailSource, identities: list[str]) -> None:
+        """Note the newest mail recorded from ``source`` that is settled: the first poll after a stop settles again
+        only the mails after it. Its loss (a power cut) only means settling some mails again."""
+        try:
+            with self.store.unit_of_work(durable=False) as uow:
+                newest = uow.session.scalar(select(func.max(Message.id)).where(
+                    Message.source_key == source.key, Message.identity.in_(identities)))
+                mark = uow.cursors.get(_SETTLED + source.key)
+                if newest is not None and (mark is None or not mark.isdigit() or newest > int(mark)):
+                    uow.cursors.set(_SETTLED + source.key, str(newest))
+        except Exception as exc:  # a note for the next start; the mails are safe and settled
+            log.warning("could not note the settled mails of %s: %s", source.key, type(exc).__name__)
+
+    def _settle_left(self, source: MailSource, handed: set[str]) -> None:
+        """Settle the mails recorded last from ``source`` before its first poll, as a duplicate of each would be: a
+        stop between their transactions and their settling may have left them in the inbox, behind the cursor.
+        Those this poll handed out again are settled already. A mail settled already is left alone by every source.
+        An unreachable mailbox is tried again at the next poll; any other failure is logged and not retried."""
+        left = self._left.get(source.key)
+        if left is None:
+            return
+        again = [(row.source_ref, check_outcome(_duplicate(row.identity, row.kind, row.state).settle_as))
+                 for row in left if row.identity not in handed]
+        if again:
+            try:
+                self.store.make_durable()  # they may be the relaxed commits of a batch a stop cut short
+            except OSError as exc:
+                log.warning("could not make the records durable (%s); settling again at the next poll",
+                            exc.strerror or type(exc).__name__)
+                return
+            try:
+                for outcome, refs in _by_outcome(again):
+                    _file(source, refs, outcome)
             except TransportConnectionError as exc:
-                log.warning("could not settle again the mail recorded last from %s before this start (%s); trying "
+                log.warning("could not settle again the mails recorded last from %s before this start (%s); trying "
                             "at the next poll", source.key, type(exc).__name__)
                 return
-            except Exception as exc:  # settling is a courtesy; the mail is already safe in the store
-                log.warning("could not settle again the mail recorded last from %s before this start: %s",
+            except Exception as exc:  # settling is a courtesy; the mails are already safe in the store
+                log.warning("could not settle again the mails recorded last from %s before this start: %s",
                             source.key, type(exc).__name__)
             else:
-                log.info("settled again the mail recorded last from %s before this start (a stop may have come "
-                         "between its recording and its settling) identity=%s outcome=%s", source.key,
-                         last.identity, outcome)
+                log.info("settled again the %d mails recorded last from %s before this start (a stop may have come "
+                         "between their recording and their settling)", len(again), source.key)
+        self._mark_settled(source, [row.identity for row in left])
         del self._left[source.key]
+
+
+def _by_outcome(pairs: list[tuple[str, str]]) -> list[tuple[str, list[str]]]:
+    """(ref, outcome) pairs grouped by outcome, each group in the order given."""
+    groups = {outcome: [ref for ref, where in pairs if where == outcome] for outcome in ("processed", "attention")}
+    return [(outcome, refs) for outcome, refs in groups.items() if refs]
+
+
+def _file(source: MailSource, refs: list[str], outcome: str) -> None:
+    """Settle ``refs`` at ``source``: at once where it can (``settle_many``), else one by one."""
+    many = getattr(source, "settle_many", None)
+    if many is not None:
+        many(refs, outcome)
+        return
+    for ref in refs:
+        source.settle(ref, check_outcome(outcome))
 
 
 __all__ = ["IngestResult", "Ingestor"]

@@ -392,21 +392,32 @@ class ImapSource(_ImapLogin):
         \\Flagged. A mail whose folder has a new UIDVALIDITY since it was fetched is left alone (its UID means
         nothing any more).
         """
+        self.settle_many([ref], outcome)
+
+    def settle_many(self, refs: Sequence[str], outcome: str) -> None:
+        """:meth:`settle` for several mails at once: one STORE and one MOVE for them all (a UID set), whatever
+        their number. A UID no longer in the folder (settled already) is skipped by the server."""
         kind = check_outcome(outcome)
-        folder, validity, uid = parse_ref(ref)
-        if folder != self.folder:
-            raise ValueError(f"mail {ref!r} is not from folder {self.folder!r}")
+        parsed = [parse_ref(ref) for ref in refs]
+        for folder, _validity, _uid in parsed:
+            if folder != self.folder:
+                raise ValueError(f"mail {folder!r} is not from folder {self.folder!r}")
+        if not parsed:
+            return
         target = self.processed_folder if kind == "processed" else self.attention_folder
         flags = [SEEN] if kind == "processed" else [FLAGGED]
         if target is None:
             flags = [SEEN] if kind == "processed" else [SEEN, FLAGGED]
         for attempt in (1, 2):
             client, current = self._current()
-            if current != validity:
-                log.warning("imap settle uid=%d skipped: uidvalidity now %d, was %d", uid, current, validity)
+            uids = [uid for _folder, validity, uid in parsed if validity == current]
+            for _folder, validity, uid in parsed:
+                if validity != current:
+                    log.warning("imap settle uid=%d skipped: uidvalidity now %d, was %d", uid, current, validity)
+            if not uids:
                 return
             try:
-                self._settle(client, uid, flags, target)
+                self._settle(client, uids, flags, target)
                 break
             except _CONNECTION_ERRORS as exc:
                 self._drop()
@@ -418,20 +429,20 @@ class ImapSource(_ImapLogin):
                 raise TransportProtocolError(
                     f"{self._where()} refused to file mail: {_reason(exc)}"
                 ) from None
-        log.info("imap settled uid=%d outcome=%s moved_to=%s", uid, kind, target or "-")
+        log.info("imap settled uids=%s outcome=%s moved_to=%s", _uid_list(uids), kind, target or "-")
 
-    def _settle(self, client: IMAPClient, uid: int, flags: Sequence[bytes], target: str | None) -> None:
-        client.add_flags([uid], list(flags), silent=True)
+    def _settle(self, client: IMAPClient, uids: list[int], flags: Sequence[bytes], target: str | None) -> None:
+        client.add_flags(uids, list(flags), silent=True)
         if target is None:
             return
         self._ensure_folder(client, target)
         if client.has_capability("MOVE"):
-            client.move([uid], target)
+            client.move(uids, target)
             return
-        client.copy([uid], target)
-        client.add_flags([uid], [DELETED], silent=True)
+        client.copy(uids, target)
+        client.add_flags(uids, [DELETED], silent=True)
         if client.has_capability("UIDPLUS"):
-            client.uid_expunge([uid])
+            client.uid_expunge(uids)
         else:
             client.expunge()
 
@@ -681,3 +692,9 @@ class ImapSentFolder(_ImapLogin):
         found = self._twice("searching for a sent mail", work)
         log.info("imap looked for a sent mail folders=%d found=%s", len(self.look_in), found is not None)
         return found is not None
+
+
+def _uid_list(uids: Sequence[int]) -> str:
+    """UIDs for a log line: all of a few, else the first ones and how many more."""
+    shown = ",".join(str(uid) for uid in uids[:5])
+    return shown if len(uids) <= 5 else f"{shown} and {len(uids) - 5} more"

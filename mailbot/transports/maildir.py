@@ -99,19 +99,27 @@ class MaildirSource:
 
         A mail that is no longer in the inbox (settled already) is left alone.
         """
+        self.settle_many([ref], outcome)
+
+    def settle_many(self, refs: Sequence[str], outcome: str) -> None:
+        """:meth:`settle` for several mails (the inbox listed once at most, for those fetch did not hand out)."""
         folder_name: Outcome = check_outcome(outcome)
         with self._lock:
-            name = self._names.pop(ref, None) or self._inbox_name(ref)
-            if name is None:
-                log.debug("maildir settle: key=%s is no longer in the inbox", ref)
-                return
-            folder = self._folder(folder_name)
-            try:
-                os.rename(self.path / name, folder / "cur" / _seen(name, self._md.colon))
-            except FileNotFoundError:
-                log.debug("maildir settle: key=%s is no longer in the inbox", ref)
-                return
-        log.debug("maildir settled key=%s outcome=%s", ref, folder_name)
+            listed: dict[str, str] | None = None
+            for ref in refs:
+                name = self._names.pop(ref, None)
+                if name is None:
+                    if listed is None:
+                        listed = {key: found for _mtime, key, found in self._inbox_entries()}
+                    name = listed.get(ref)
+                try:
+                    if name is None:
+                        raise FileNotFoundError(ref)
+                    os.rename(self.path / name, self._folder(folder_name) / "cur" / _seen(name, self._md.colon))
+                except FileNotFoundError:
+                    log.debug("maildir settle: key=%s is no longer in the inbox", ref)
+                    continue
+                log.debug("maildir settled key=%s outcome=%s", ref, folder_name)
 
     def wait(self, timeout: float) -> bool:
         """Poll ``new/`` every 0.5 s until a mail unseen by the last fetch appears (True) or timeout (False).
@@ -224,13 +232,6 @@ class MaildirSource:
                         continue
                     entries.append((mtime, entry.name.split(colon)[0], f"{sub}/{entry.name}"))
         return entries
-
-    def _inbox_name(self, key: str) -> str | None:
-        """Where the mail ``key`` lies in the inbox (``new/…`` or ``cur/…``), or None."""
-        for _mtime, found, name in self._inbox_entries():
-            if found == key:
-                return name
-        return None
 
     def _folder(self, name: str) -> Path:
         """The sub-folder ``name`` (a Maildir++ folder, made on first use)."""

@@ -45,7 +45,11 @@ class MailSource(Protocol):
         ...
 
     def settle(self, ref: str, outcome: Outcome) -> None:
-        """Tell the source what became of a mail: ``"processed"`` or ``"attention"`` (may move it)."""
+        """Tell the source what became of a mail: ``"processed"`` or ``"attention"`` (may move it).
+
+        A source that can settle several mails at once (IMAP: one UID MOVE for a batch) also has
+        ``settle_many(refs, outcome)``, which the poll uses when it is there; it is not part of the protocol, so a
+        source without it needs nothing more."""
         ...
 
     def wait(self, timeout: float) -> bool:

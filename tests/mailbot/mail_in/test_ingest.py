@@ -31,6 +31,7 @@ from tests.mailfactory import (
 )
 
 SUBJECT = "Action - Level 1 escalation - Jane Doe - MOSAIC 123456 - response by 01/12/2026"
+SUBJECT_2 = "Action - Level 1 escalation - John Roe - MOSAIC 654321 - response by 01/12/2026"
 START = datetime(2026, 11, 24, 9, 15, tzinfo=UTC)  # Tuesday
 
 
@@ -378,6 +379,12 @@ def test_an_unreachable_mailbox_is_tried_again_at_the_next_poll_other_failures_a
     assert restarted.poll(source) == []
     assert source.settled == [("m1", "processed")]  # the second poll tried again
 
+    assert Ingestor(store, config, clock).poll(source) == []
+    assert source.settled == [("m1", "processed")]  # settled and noted so: a later start leaves it alone
+
+    source.mails.append(outlook_escalation(Thread(SUBJECT_2, seed="second"), subject=SUBJECT_2, when=START))
+    assert Ingestor(store, config, clock).ingest(source.mails[1], source_key=source.key, source_ref="m2",
+                                                 cursor="2").outcome == "opened"  # and a stop before settling
     again = Ingestor(store, config, clock)
     source.fail = [TransportProtocolError("refused")]
     assert again.poll(source) == []
@@ -397,3 +404,54 @@ def test_themes_from_the_escalation_and_from_the_iro_later(bot: Ingestor, store:
         assert esc.themes == ["Drift or delay in care planning", "Education", "Housing"]
         [event] = [e for e in uow.events.for_escalation(esc) if e.kind == "themes"]
         assert event.data == {"added": ["Education", "Housing"], "not_in_policy": ["Housing"]}
+
+
+class BatchSource(ListSource):
+    """A source that settles many mails at once, as IMAP does with one UID MOVE."""
+
+    def __init__(self, *mails: bytes) -> None:
+        super().__init__(*mails)
+        self.calls: list[tuple[str, ...]] = []
+
+    def settle_many(self, refs: list[str], outcome: str) -> None:
+        self.calls.append((outcome, *refs))
+
+
+def test_a_batch_is_on_the_disk_before_any_of_its_mails_leaves_the_inbox(
+    store: Store, config: Config, clock: Clock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    escalation = outlook_escalation(Thread(SUBJECT), subject=SUBJECT, when=START)
+    source = BatchSource(b"\x00\xff not a mail", escalation, b"\x00\xfe nor this")
+    durable = store.make_durable
+
+    def noted() -> None:
+        source.calls.append(("durable", str(_messages(store))))
+        durable()
+
+    monkeypatch.setattr(store, "make_durable", noted)
+    results = Ingestor(store, config, clock).poll(source)
+
+    assert [r.outcome for r in results] == ["attention", "opened", "attention"]
+    # every mail recorded, one wait for the disk, then one settling for each outcome, in the order read
+    assert source.calls == [("durable", "3"), ("processed", "m2"), ("attention", "m1", "m3")]
+    assert source.settled == []  # never one by one
+
+
+def test_mails_left_in_the_inbox_by_a_stop_after_a_batch_are_settled_at_the_next_start(
+    store: Store, config: Config, clock: Clock
+) -> None:
+    mails = [outlook_escalation(Thread(SUBJECT, seed=f"t{n}"), subject=SUBJECT, when=START) for n in range(4)]
+    source = BatchSource(*mails)
+    bot = Ingestor(store, config, clock)
+    bot.poll(source)
+    assert source.calls == [("processed", "m1", "m2", "m3", "m4")]
+    source.mails.append(outlook_escalation(Thread(SUBJECT, seed="t5"), subject=SUBJECT, when=START))
+    for fetched in list(source.fetch("4", 10)):  # recorded, then a stop before the batch was settled
+        bot.ingest(fetched.raw, source_key=source.key, source_ref=fetched.ref, cursor=fetched.cursor, durable=False)
+
+    source.calls.clear()
+    Ingestor(store, config, clock).poll(source)
+    assert source.calls == [("processed", "m5")]  # only what the stop left: the rest was noted as settled
+    source.calls.clear()
+    Ingestor(store, config, clock).poll(source)
+    assert source.calls == []

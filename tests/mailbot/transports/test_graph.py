@@ -15,7 +15,7 @@ from email.message import EmailMessage
 import httpx
 import pytest
 import respx
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 
 from mailbot.config import Config
 from mailbot.mail_in.ingest import Ingestor
@@ -28,7 +28,7 @@ from mailbot.transports.source import (
     TransportConnectionError,
     TransportProtocolError,
 )
-from store.models import Message
+from store.models import Cursor, Message
 from store.uow import Store
 from tests.botsetup import Clock
 from tests.mailbot.transports import graph_payloads as p
@@ -345,9 +345,15 @@ def test_at_a_clean_start_the_last_mail_settled_already_is_left_alone(
     assert [r.outcome for r in bot.poll(GraphSource(client, processed_folder="Processed"))] == ["opened"]
     assert _moved(move) == [p.message_id(1)]
 
+    # a restart after a batch settled whole settles nothing again (the store notes how far settling went) ...
+    assert Ingestor(store, config, clock).poll(GraphSource(client, processed_folder="Processed")) == []
+    assert [c.response.status_code for c in patch.calls] == [200]
+    # ... and a store from before that note settles the last mail again
+    with store.unit_of_work() as uow:
+        uow.session.execute(delete(Cursor).where(Cursor.source_key.startswith("settled:")))
     assert Ingestor(store, config, clock).poll(GraphSource(client, processed_folder="Processed")) == []
 
-    assert quiet.call_count == 1
+    assert quiet.call_count == 2  # nothing new: each start reads from the link the last mail left
     # settled again: its old id is gone (a moved mail gets a new id), so nothing more is tried
     assert [c.response.status_code for c in patch.calls] == [200, 404]
     assert _moved(move) == [p.message_id(1)]  # no second move
