@@ -50,6 +50,9 @@ pytestmark = pytest.mark.integration
 SUBJECT = "Action - Level 1 escalation - Jane Doe - MOSAIC 123456 - response by 01/12/2026"
 LEVEL2 = "Action - Level 2 escalation - Jane Doe - MOSAIC 123456 - response by 08/12/2026"
 START = datetime(2026, 11, 24, 9, 15, tzinfo=UTC)
+#: When the conversation's mails are read (``--now``): the same afternoon, so "response by 01/12/2026" is still ahead
+#: whatever the date the tests run on.
+READ_AT = (START + timedelta(hours=6)).isoformat()
 PASSWORD_ENV = "MAILBOT_TEST_IMAP_PASSWORD"
 
 Mailbot = Callable[..., subprocess.CompletedProcess[str]]
@@ -127,7 +130,7 @@ def test_one_poll_makes_one_record_with_the_whole_conversation(
     for raw in mails:
         dovecot.append(mailbox_user, raw)
 
-    out = mailbot("poll", "--once").stdout
+    out = mailbot("--now", READ_AT, "poll", "--once").stdout
     assert "5 mail(s) read, 0 need attention" in out
 
     [record] = records(mailbot)
@@ -152,20 +155,20 @@ def test_one_poll_makes_one_record_with_the_whole_conversation(
     assert len(dovecot.messages(mailbox_user, "Processed")) == 5
 
     # running it again changes nothing
-    again = mailbot("poll", "--once").stdout
+    again = mailbot("--now", READ_AT, "poll", "--once").stdout
     assert "0 mail(s) read" in again
     assert show(mailbot, record["reference"]) == detail
     # nor does the same mail put back into the inbox (say, by a person dragging it back)
     for raw in mails:
         dovecot.append(mailbox_user, raw)
-    out = mailbot("poll", "--once").stdout
+    out = mailbot("--now", READ_AT, "poll", "--once").stdout
     assert out.count("duplicate") == 5
     assert show(mailbot, record["reference"]) == detail
 
     # a second, new Level 2 mail for the same case escalates the same record instead of opening another
     dovecot.append(mailbox_user, outlook_escalation(Thread(LEVEL2, seed="level-2"), subject=LEVEL2, to=SM,
                                                     when=START + timedelta(days=8)))
-    mailbot("poll", "--once")
+    mailbot("--now", (START + timedelta(days=8, hours=1)).isoformat(), "poll", "--once")
     [record2] = records(mailbot)
     assert record2["reference"] == record["reference"]
     assert (record2["level"], record2["addressee"], record2["due_on"]) == (2, SM, "2026-12-08")
