@@ -287,6 +287,25 @@ class EventRepository:
             .order_by(Event.at, Event.id)
         ))
 
+    def append_new(
+        self,
+        kind: str,
+        escalation: Escalation | None = None,
+        message: Message | None = None,
+        actor: str = "bot",
+        data: dict[str, Any] | None = None,
+        key: str | None = None,
+        *,
+        at: datetime | None = None,
+    ) -> Event:
+        """:meth:`append` for a key the caller knows is not recorded (it holds the record's lock and has read its
+        trail): the same event, without the look-up and the SAVEPOINT, written at the next flush — where a key
+        recorded after all fails (IntegrityError), for the caller to do its work again with :meth:`append`."""
+        event = Event(kind=kind, escalation=escalation, message=message, actor=actor, data=data, key=key,
+                      at=at or self.clock())
+        self.session.add(event)
+        return event
+
 
 class CursorRepository:
     def __init__(self, session: Session, clock: Clock) -> None:
@@ -454,6 +473,37 @@ class OutboxRepository:
         mail.status = "refused"
         mail.last_error = reason
         mail.next_attempt_at = None
+
+    def add_new(
+        self,
+        *,
+        key: str,
+        message_id: str,
+        kind: str,
+        from_email: str,
+        to_emails: Iterable[str],
+        subject: str,
+        body_text: str,
+        cc_emails: Iterable[str] = (),
+        body_html: str | None = None,
+        headers: dict[str, str] | None = None,
+        escalation: Escalation | None = None,
+        next_attempt_at: datetime | None = None,
+        created_at: datetime | None = None,
+        attachments: Iterable[tuple[str, str, bytes]] = (),
+    ) -> OutboxMail:
+        """:meth:`add` for a key the caller knows is new (it holds the record's lock and has read its keys): the
+        same row, without the look-up and the SAVEPOINT, written at the next flush — where a key taken after all
+        fails (IntegrityError), for the caller to do its work again with :meth:`add`."""
+        mail = OutboxMail(
+            key=key, message_id=normalise_message_id(message_id), kind=kind, from_email=from_email,
+            to_emails=builtins.list(to_emails), cc_emails=builtins.list(cc_emails), subject=subject,
+            body_text=body_text, body_html=body_html, headers=dict(headers or {}), escalation=escalation,
+            status="pending", attempts=0, next_attempt_at=next_attempt_at,
+            created_at=created_at or self.clock(), attachments=encode_attachments(attachments),
+        )
+        self.session.add(mail)
+        return mail
 
 
 __all__ = [

@@ -17,6 +17,7 @@ from datetime import date, datetime
 from typing import Any
 
 from mailbot.config import Config
+from mailbot.mail_out import loaded
 from mailbot.mail_out.compose import Composer, long_date, short_date
 from mailbot.mail_out.outbox import queue_mail
 from rules.calendar import LONDON, WorkingCalendar, WorkingDate, london_date, working_date
@@ -115,7 +116,7 @@ class Actions:
         after the first (why, with whom, due when). Items: ``when`` (the London date), ``time`` (``"09:30"``),
         ``who``, ``what``. With ``uow``, the audit trail adds what the mails alone do not say (back-on dates, the
         extensions asked and agreed, why a level started, the due dates as first set)."""
-        events: list[Event] = uow.events.for_escalation(esc) if uow is not None else []
+        events: list[Event] = loaded.trail(uow, esc) if uow is not None else []
         about: dict[int, list[Event]] = {}
         for event in events:
             if event.message is not None:
@@ -609,7 +610,7 @@ class Actions:
         record = self.policy.case_record
         if record is None or not esc.iro_email:
             return
-        facts = case_facts(esc, uow.events.for_escalation(esc), self.policy, self.calendar)
+        facts = case_facts(esc, loaded.trail(uow, esc), self.policy, self.calendar)
         self._queue(uow, esc, key=key, kind="case_record", template="case_record", to=[esc.iro_email], cc=[],
                     now=now, note=case_note(record, facts, moment))
 

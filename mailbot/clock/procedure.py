@@ -25,6 +25,7 @@ import logging
 from datetime import date, datetime, timedelta
 from typing import Any
 
+from mailbot.mail_out import loaded
 from mailbot.mail_out.invite import CALENDAR_CONTENT_TYPE, MeetingRequest, meeting_ics
 from mailbot.mail_out.outbox import Attachment, bot_domain
 from parsers.facts import Facts
@@ -117,8 +118,9 @@ class Procedure:
                 missing.append((role, reason or f"nobody in the directory has the role {role}"))
         # the rules run again when a fact arrives (the Guardian's address): tell only whom this rule has not told yet
         prefix = f"{esc.reference}.{key}"
-        sent = [r for r in uow.outbox.for_escalation(esc) if r.key == prefix or r.key.startswith(f"{prefix}.+")]
-        told = {a for r in sent for a in r.to_emails}
+        sent = [to for row_key, to in loaded.sent_keys(uow, esc)
+                if row_key == prefix or row_key.startswith(f"{prefix}.+")]
+        told = {a for to in sent for a in to}
         if sent:
             to = [a for a in to if a not in told]
             if not to:
@@ -235,7 +237,7 @@ class Procedure:
             return False
         meeting = level.meeting
         start = facts.meeting_at.replace(tzinfo=LONDON)
-        earlier = [e for e in uow.events.for_escalation(esc)
+        earlier = [e for e in loaded.trail(uow, esc)
                    if e.kind == "meeting_set" and (e.data or {}).get("level") == level.number]
         people: list[tuple[str, str]] = []
         if stage.addressee_email:

@@ -1,21 +1,36 @@
 """One tick of the clock: for every open escalation, ask ``rules.decide`` what is due and carry it out.
 
-Each record is handled in its own transaction: the state change, its mails (outbox rows) and the events that
-mark the action keys done are written together, so a crash loses or repeats nothing and a second tick at the
-same moment does nothing. ``dry_run`` computes the same actions and rolls everything back.
+A record's work is atomic: the state change, its mails (outbox rows) and the events that mark the action keys done
+are written together or not at all, so a crash loses or repeats nothing and a second tick at the same moment does
+nothing. Records are worked a batch at a time in one transaction (at most :data:`RECORDS_A_TRANSACTION`, for about
+:data:`SECONDS_A_TRANSACTION`: mail in and the outbox wait for it on SQLite), each record in a SAVEPOINT of its
+own, so one bad record rolls back only itself. A batch commits once: a crash before the commit writes none of its
+records — nothing was queued, so nothing is sent, and their moments were not moved, so the next tick does them
+again — exactly as if each record's own transaction had not committed. The batch's records are locked at its
+start (PostgreSQL ``SELECT … FOR UPDATE``, in id order: replicas ticking together take turns, and mail in waits
+for the record it changes), and what their work reads again and again — their stages, mails, audit trails and
+outbox keys — is read once for the batch (:mod:`mailbot.mail_out.loaded`). ``dry_run`` computes the same actions
+and rolls everything back.
 """
 
 from __future__ import annotations
 
 import logging
+import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import selectinload
+
 from mailbot.config import Config
+from mailbot.mail_out import loaded
 from rules.calendar import london_date
 from rules.decide import Action, DecideSettings, decide, next_moment
 from rules.records import ExtensionRequest, RecordState, StageState
-from store.models import NEVER_DUE, Escalation
+from store.models import NEVER_DUE, Escalation, Message, format_reference, parse_reference
 from store.uow import Store, UnitOfWork
 
 from .actions import Actions
@@ -23,6 +38,10 @@ from .actions import Actions
 log = logging.getLogger(__name__)
 
 DONE_PREFIX_SEPARATOR = ":"
+#: The most records one transaction of a tick works on.
+RECORDS_A_TRANSACTION = 100
+#: A transaction of a tick takes no new record after this long (on SQLite, mail in and the outbox wait for it).
+SECONDS_A_TRANSACTION = 0.5
 
 
 @dataclass(frozen=True)
@@ -45,7 +64,7 @@ def record_state(uow: UnitOfWork, esc: Escalation) -> RecordState:
     """The plain snapshot ``rules.decide`` reads, built from the record, its messages and its events."""
     stage = esc.current_stage
     assert stage is not None, f"{esc.reference} has no stage"
-    events = uow.events.for_escalation(esc)
+    events = loaded.trail(uow, esc)
     prefix = f"{esc.reference}{DONE_PREFIX_SEPARATOR}"
     done = frozenset(e.key[len(prefix):] for e in events if e.key and e.key.startswith(prefix))
     iro_times = [m.received_at for m in esc.messages
@@ -95,40 +114,103 @@ class Ticker:
             else:
                 references = uow.escalations.due_references(now)
         items: list[TickItem] = []
-        for reference in references:
-            try:
-                items.extend(self._tick_one(reference, now, dry_run))
-            except Exception as exc:  # one bad record must not stop the others
-                log.exception("tick failed ref=%s error=%s", reference, type(exc).__name__)
-                items.append(TickItem(reference, "error", "", 0, type(exc).__name__))
+        start = 0
+        while start < len(references):
+            worked, found = self._tick_some(references[start:start + RECORDS_A_TRANSACTION], now, dry_run)
+            items.extend(found)
+            start += worked
         if items and not dry_run:
             log.info("tick done actions=%d", sum(1 for i in items if i.kind != "error"))
         return items
 
-    def _tick_one(self, reference: str, now: datetime, dry_run: bool) -> list[TickItem]:
+    def _tick_some(self, references: Sequence[str], now: datetime, dry_run: bool) -> tuple[int, list[TickItem]]:
+        """Work ``references``, in order, in one transaction, until they are done or :data:`SECONDS_A_TRANSACTION`
+        has passed; how many were worked and what was done.
+
+        First all together, written by one flush at the commit; if anything goes wrong (a record's error, a key
+        written meanwhile, the commit refused), everything is rolled back and the same records are worked again,
+        each in a SAVEPOINT of its own (:meth:`_tick_record`), so that only a bad record fails."""
+        worked = [0]
+        try:
+            items = self._batch(references, now, dry_run, worked, isolated=False)
+            return worked[0], items  # counted by the batch as it went
+        except Exception as exc:
+            log.info("tick works %d record(s) again one by one error=%s", worked[0] or len(references),
+                     type(exc).__name__)
+        again = references[:worked[0] or len(references)]
+        try:
+            return len(again), self._batch(again, now, dry_run, [0], isolated=True)
+        except Exception as exc:  # the transaction as a whole (the store unavailable, the commit refused): nothing
+            # of it was written, so its records are due again at the next tick
+            log.exception("tick failed refs=%s error=%s", ",".join(again), type(exc).__name__)
+            return len(again), [TickItem(reference, "error", "", 0, type(exc).__name__) for reference in again]
+
+    def _batch(self, references: Sequence[str], now: datetime, dry_run: bool, worked: list[int], *,
+               isolated: bool) -> list[TickItem]:
+        items: list[TickItem] = []
         with self.store.unit_of_work() as uow:
-            esc = uow.escalations.get(reference, for_update=True)  # replicas ticking together take turns
-            if esc is None or esc.status != "open" or esc.current_stage is None:
-                return []
-            policy = self.config.policy
-            actions = decide(record_state(uow, esc), now, policy, self.calendar, self.settings)
-            items = []
-            for action in actions:
-                detail = self._apply(uow, esc, action, now)
-                for key in action.covers:
-                    uow.events.append("action_done", escalation=esc, key=done_key(reference, key),
-                                      data={"action": str(action.kind), "key": key}, at=now)
-                items.append(TickItem(reference, str(action.kind), action.key, action.level, detail))
-            # when the clock next has something to do for it, with what was just done (and its keys) counted
-            # (at or before now: more fell due than one pass takes, e.g. after a move up — the next tick looks again)
-            after = (next_moment(record_state(uow, esc), now, policy, self.calendar, self.settings)
-                     if esc.status == "open" and esc.current_stage is not None else None)
-            esc.next_due_at = after if after is not None else NEVER_DUE
+            records = _lock(uow, references)  # replicas ticking together take turns
+            loaded.load(uow, records.values())
+            loaded.set_careful(uow, False)
+            ends = time.monotonic() + SECONDS_A_TRANSACTION
+            for reference in references:
+                worked[0] += 1
+                esc = records.get(reference)
+                if esc is None or esc.status != "open" or esc.current_stage is None:
+                    pass
+                elif isolated:
+                    items.extend(self._tick_record(uow, esc, reference, now))
+                else:
+                    items.extend(self._tick_one(uow, esc, reference, now))
+                if time.monotonic() > ends:
+                    break
             if dry_run:
                 uow.rollback()
-            else:
-                uow.commit()
-            return items
+        return items
+
+    def _tick_record(self, uow: UnitOfWork, esc: Escalation, reference: str, now: datetime) -> list[TickItem]:
+        """One record's work in a SAVEPOINT of its own: one bad record must not stop the others."""
+        try:
+            try:
+                with uow.session.begin_nested():
+                    return self._tick_one(uow, esc, reference, now)
+            except IntegrityError:
+                # a key written meanwhile after all (the record's keys were read under its lock): its work again, each
+                # key looked up first and written in a SAVEPOINT of its own, as mail in does
+                log.info("tick looks the keys up ref=%s", reference)
+                loaded.set_careful(uow, True)
+                try:
+                    with uow.session.begin_nested():
+                        return self._tick_one(uow, esc, reference, now)
+                finally:
+                    loaded.set_careful(uow, False)
+        except Exception as exc:  # one bad record must not stop the others
+            log.exception("tick failed ref=%s error=%s", reference, type(exc).__name__)
+            return [TickItem(reference, "error", "", 0, type(exc).__name__)]
+
+    def _tick_one(self, uow: UnitOfWork, esc: Escalation, reference: str, now: datetime) -> list[TickItem]:
+        policy = self.config.policy
+        actions = decide(record_state(uow, esc), now, policy, self.calendar, self.settings)
+        items = []
+        for action in actions:
+            detail = self._apply(uow, esc, action, now)
+            fast = loaded.fast(uow, esc)
+            recorded = {e.key for e in loaded.trail(uow, esc) if e.key} if fast else set()
+            for key in action.covers:
+                marker = done_key(reference, key)
+                data = {"action": str(action.kind), "key": key}
+                if not fast:
+                    uow.events.append("action_done", escalation=esc, key=marker, data=data, at=now)
+                elif marker not in recorded:  # the trail was read under the record's lock: no look-up
+                    uow.events.append_new("action_done", escalation=esc, key=marker, data=data, at=now)
+                    recorded.add(marker)
+            items.append(TickItem(reference, str(action.kind), action.key, action.level, detail))
+        # when the clock next has something to do for it, with what was just done (and its keys) counted
+        # (at or before now: more fell due than one pass takes, e.g. after a move up — the next tick looks again)
+        after = (next_moment(record_state(uow, esc), now, policy, self.calendar, self.settings)
+                 if esc.status == "open" and esc.current_stage is not None else None)
+        esc.next_due_at = after if after is not None else NEVER_DUE
+        return items
 
     def _apply(self, uow: UnitOfWork, esc: Escalation, action: Action, now: datetime) -> str:
         kind = str(action.kind)
@@ -165,4 +247,21 @@ class Ticker:
         return "unknown action"
 
 
-__all__ = ["TickItem", "Ticker", "done_key", "record_state"]
+def _lock(uow: UnitOfWork, references: Sequence[str]) -> dict[str, Escalation]:
+    """The records of ``references`` by reference, locked until the transaction ends (PostgreSQL ``SELECT … FOR
+    UPDATE``, in id order, so that replicas take them in the same order; SQLite's write transactions are serialised
+    anyway), read afresh with their stages and mails (not the mails' raw bytes) in one query each."""
+    wanted = {}
+    for reference in references:
+        number = parse_reference(reference)
+        if number is not None:
+            wanted[format_reference(number)] = reference
+    if not wanted:
+        return {}
+    query = (select(Escalation).where(Escalation.reference.in_(sorted(wanted))).order_by(Escalation.id)
+             .options(selectinload(Escalation.messages).defer(Message.raw))
+             .with_for_update().execution_options(populate_existing=True))
+    return {wanted[e.reference]: e for e in uow.session.scalars(query) if e.reference in wanted}
+
+
+__all__ = ["RECORDS_A_TRANSACTION", "SECONDS_A_TRANSACTION", "TickItem", "Ticker", "done_key", "record_state"]

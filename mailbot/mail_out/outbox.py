@@ -15,12 +15,15 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from mailbot.config import Config
 from parsers.message import conversation_key
 from rules.conversation import Mail, Thread, thread_for
 from store.models import Escalation, Message, OutboxMail
 from store.uow import UnitOfWork
+
+from . import loaded
 
 log = logging.getLogger(__name__)
 
@@ -99,9 +102,11 @@ def queue_mail(
     Recipients outside ``council.domains`` are dropped and an event records the refusal; when nobody is left in
     To the mail is queued as refused (never sent) so the decision stays visible. Returns the outbox row.
     """
-    existing = uow.outbox.get(key)
-    if existing is not None:
-        return existing
+    known = loaded.queued(uow, escalation) if loaded.fast(uow, escalation) else None
+    if known is None or key in known:  # a record loaded by a caller that holds its lock: its keys are known
+        existing = uow.outbox.get(key)
+        if existing is not None:
+            return existing
     to_ok = [a for a in _clean(to) if config.allows_address(a)]
     cc_ok = [a for a in _clean(cc) if config.allows_address(a) and a not in to_ok]
     refused = [a for a in _clean([*to, *cc]) if not config.allows_address(a)]
@@ -121,11 +126,13 @@ def queue_mail(
     if escalation is not None:
         headers["X-IRO-Mailbot-Reference"] = escalation.reference
     subject = tagged(subject, escalation.reference if escalation is not None else None)
-    row = uow.outbox.add(
+    fields: dict[str, Any] = dict(
         key=key, message_id=message_id, kind=kind, from_email=config.mailbox.address, to_emails=to_ok,
         cc_emails=cc_ok, subject=subject, body_text=text, body_html=html, headers=headers, escalation=escalation,
         created_at=now, attachments=[(a.filename, a.content_type, a.data) for a in attachments],
     )
+    # a known new key is written with the record's other rows at its one flush, without a SAVEPOINT of its own
+    row = uow.outbox.add(**fields) if known is None else uow.outbox.add_new(**fields)
     if refused:
         uow.events.append("recipient_refused", escalation=escalation, data={
             "mail": key, "refused": refused, "reason": "outside council.domains"})
@@ -134,10 +141,10 @@ def queue_mail(
         uow.outbox.mark_refused(row, "no recipient inside council.domains")
         uow.events.append("mail_refused", escalation=escalation, data={"mail": key, "kind": kind})
         return row
-    if uow.messages.get_by_identity(message_id) is not None:  # queued meanwhile by another worker
+    if known is None and uow.messages.get_by_identity(message_id) is not None:  # queued meanwhile by another worker
         return row
     # the bot's copy in the message log, so replies to it thread by In-Reply-To/References
-    uow.messages.add(Message(
+    copy = Message(
         identity=message_id, message_id=message_id, escalation=escalation, direction="out", kind="bot",
         from_email=config.mailbox.address, from_name="IRO escalations", to_emails=to_ok, cc_emails=cc_ok,
         subject=subject, sent_at=None, received_at=now,
@@ -147,7 +154,11 @@ def queue_mail(
         conversation_key=conversation_key(thread.thread_index) if thread is not None else None,
         new_text=text[:4000], state="matched" if escalation is not None else "recorded",
         source_key="outbox", source_ref=key,
-    ))
+    )
+    if known is None:
+        uow.messages.add(copy)  # flushed: a duplicate identity fails here
+    else:
+        uow.session.add(copy)  # written at the record's flush (a duplicate fails there; the caller does it again)
     return row
 
 
