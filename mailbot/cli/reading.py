@@ -14,10 +14,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from mailbot.errors import MailbotError
-from rules.errors import RulesError
-
-from .support import LazyChoice, app_of, config_of, fail, friendly, iso_date, today
+from .support import LazyChoice, app_of, config_of, fail, friendly, iso_date, today, user_errors
 
 if TYPE_CHECKING:
     from rules.calendar import WorkingCalendar
@@ -51,7 +48,9 @@ class _CalendarWhenAsked:
         if self.calendar is None:
             try:
                 self.calendar = _calendar(self.ctx, self.region)
-            except (MailbotError, RulesError) as exc:
+            except Exception as exc:
+                if not isinstance(exc, user_errors()):
+                    raise
                 fail(str(exc))  # SystemExit: through the parser's guard, as before
         return self.calendar.add_working_days(start, days)
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import click
 
-from .support import LONDON, clock_of, config_of, fail, friendly, now_option, today
+from .support import clock_of, config_of, fail, friendly, london, now_option, today
 
 
 @click.command("preview-mails")
@@ -60,7 +60,7 @@ def demo_cmd(ctx: click.Context, folder: Path | None) -> None:
     private_folder(folder)
     config = embedded_default(base=folder.resolve())
     now = clock_of(ctx)()  # --now, else the system clock
-    start = config.calendar.calendar().next_working_day(now.astimezone(LONDON).date())
+    start = config.calendar.calendar().next_working_day(now.astimezone(london()).date())
     with throwaway(config, start, DemoStory, inside=folder) as story:
         story.run()
         mails = story.outbox()

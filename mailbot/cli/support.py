@@ -2,34 +2,44 @@
 option parsers, and one line with exit status 2 for a user's mistake, never a traceback.
 
 Light on purpose: defining the commands imports this module, click and the standard library only; the App, the
-configuration and the rules are imported by the functions here that use them, when a command calls them."""
+configuration, the rules, the time zone and logging are imported by the functions here that use them, when a command
+calls them."""
 
 from __future__ import annotations
 
-import logging
 import os
 import re
 import sys
 from collections.abc import Callable, Iterable
 from datetime import UTC, date, datetime, time
-from functools import wraps
+from functools import cache, wraps
 from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
-from zoneinfo import ZoneInfo
 
 import click
 
-from mailbot.errors import MailbotError
-from rules.errors import RulesError
-
 if TYPE_CHECKING:
+    from zoneinfo import ZoneInfo
+
     from mailbot.app import App
     from mailbot.config import Config
 
 F = TypeVar("F", bound=Callable[..., Any])
 
-#: Europe/London: the very object :data:`rules.calendar.LONDON` is (ZoneInfo keeps one per key), without importing
-#: the calendar and the holidays package with it.
-LONDON = ZoneInfo("Europe/London")
+
+@cache
+def london() -> ZoneInfo:
+    """Europe/London: the very object :data:`rules.calendar.LONDON` is (ZoneInfo keeps one per key), without importing
+    the calendar and the holidays package with it; read when first used (``mailbot --help`` reads no time zone).
+    ``LONDON`` here is the same."""
+    from zoneinfo import ZoneInfo
+
+    return ZoneInfo("Europe/London")
+
+
+def __getattr__(name: str) -> Any:
+    if name == "LONDON":
+        return london()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 NOW_HELP = ("Pretend it is this moment (rehearsals and tests): a date, 07/12/2026 or 2026-12-07 (09:00 London), or "
             "an ISO date-time (without a zone: London). Mail read is received then, ticks and digests run then.")
@@ -54,9 +64,9 @@ def parse_moment(value: str, day_time: time = time(9)) -> datetime:
     neither."""
     value = value.strip()
     if "T" not in value and " " not in value and len(value) <= 10:
-        return datetime.combine(parse_day(value), day_time, tzinfo=LONDON)
+        return datetime.combine(parse_day(value), day_time, tzinfo=london())
     moment = datetime.fromisoformat(value)
-    return moment.replace(tzinfo=LONDON) if moment.tzinfo is None else moment
+    return moment.replace(tzinfo=london()) if moment.tzinfo is None else moment
 
 
 def fail(message: str, status: int = 2) -> NoReturn:
@@ -71,10 +81,20 @@ def friendly(func: F) -> F:
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
             return func(*args, **kwargs)
-        except (MailbotError, RulesError) as exc:
-            fail(str(exc))
+        except Exception as exc:
+            if isinstance(exc, user_errors()):
+                fail(str(exc))
+            raise
 
     return wrapper  # type: ignore[return-value]
+
+
+def user_errors() -> tuple[type[Exception], ...]:
+    """The project's own exceptions, each a person's mistake to tell in one line (imported when one is caught)."""
+    from mailbot.errors import MailbotError
+    from rules.errors import RulesError
+
+    return MailbotError, RulesError
 
 
 def iso_date(ctx: click.Context | None, param: click.Parameter | None, value: str | None) -> date | None:
@@ -153,7 +173,7 @@ def clock_of(ctx: click.Context) -> Callable[[], datetime]:
 
 def today(ctx: click.Context) -> date:
     """Today in London, by the run's clock."""
-    return clock_of(ctx)().astimezone(LONDON).date()
+    return clock_of(ctx)().astimezone(london()).date()
 
 
 def safe_url(url: str) -> str:
@@ -181,8 +201,11 @@ class LazyChoice(click.Choice):
 
 def verbose(cfg: Config) -> None:
     """Long-running commands log at the configured level; one-shot commands only warn."""
+    import logging
+
     logging.getLogger().setLevel(cfg.log_level)
 
 
-__all__ = ["LONDON", "LazyChoice", "announce_default", "app_of", "clock_of", "config_of", "fail", "friendly",
-           "iso_date", "now_option", "parse_day", "parse_moment", "safe_url", "today", "verbose"]
+__all__ = ["LONDON", "LazyChoice", "announce_default", "app_of",  # noqa: F822 - LONDON: by __getattr__, when first used
+           "clock_of", "config_of", "fail", "friendly", "iso_date", "london", "now_option", "parse_day", "parse_moment",
+           "safe_url", "today", "user_errors", "verbose"]

@@ -1,19 +1,25 @@
 """Start-up (issue 14, item 3): `mailbot --help` and the commands that only read — ``parse-subject``, ``due``,
 ``policy show``, ``policy list`` — import neither the store nor the templates nor a transport, and still print what
-they printed. Each runs in a fresh interpreter, which then lists the modules it imported. The times are bench/run's
-(``--only startup``); nothing here is timed."""
+they printed. Each runs in a fresh interpreter, which then lists the modules it imported. `mailbot --help` imports
+none of the commands' modules (it lists them from ``mailbot.cli.main.COMMANDS``, checked here against the commands),
+and a command imports its own module only; logging is set up when the logging module is first imported, so the
+commands that log nothing do not import it. The times are bench/run's (``--only startup``); nothing here is timed."""
 
 from __future__ import annotations
 
+import importlib
 import os
+import pkgutil
 import subprocess
 import sys
 from pathlib import Path
 
+import click
 import pytest
 from click.testing import CliRunner
 
 from mailbot.cli import cli
+from mailbot.cli.main import COMMANDS
 
 #: What the light commands must not import: the database, the templates, the transports' libraries, the scheduler,
 #: the report writers — and the shell's own layers that bring them.
@@ -73,6 +79,111 @@ def test_light_commands_import_nothing_heavy(tmp_path: Path, args: tuple[str, ..
         assert line in out.splitlines(), (line, out)
     assert heavy(modules) == []
     assert "mailbot.cli.main" in modules  # the list is of the run that printed
+
+
+#: The modules beside ``mailbot.cli.main`` that define commands (in their ``COMMANDS``).
+COMMAND_MODULES = ("digest", "export", "reading", "records", "service", "stories")
+
+
+@pytest.mark.parametrize(("args", "own"), [
+    (("--help",), set()),
+    (("-h",), set()),
+    (("--version",), set()),
+    ((), set()),
+    (("no-such-command",), set()),
+    (("parse-subject", SUBJECT), {"reading"}),
+    (("due", "05/12/2026", "1"), {"reading"}),
+    (("policy", "list"), {"reading"}),
+], ids=lambda v: " ".join(v) if isinstance(v, tuple) else None)
+def test_a_command_imports_its_own_module_only(tmp_path: Path, args: tuple[str, ...], own: set[str]) -> None:
+    """`mailbot --help` (and `--version`, and a mistake on the command line) imports no command's module; a command
+    imports the module that defines it, and no other."""
+    _code, _out, _err, modules = mailbot(tmp_path, *args)
+    assert {m for m in COMMAND_MODULES if f"mailbot.cli.{m}" in modules} == own
+
+
+@pytest.mark.parametrize("args", [("--help",), ("parse-subject", SUBJECT), ("due", "05/12/2026", "1"),
+                                  ("policy", "show", "dorset")], ids=" ".join)
+def test_commands_that_log_nothing_import_no_logging(tmp_path: Path, args: tuple[str, ...]) -> None:
+    """Logging is set up when the logging module is first imported; these import nothing that logs (the parsers
+    import logging only to report a failure), so not logging either. `--help` reads no time zone."""
+    code, _out, err, modules = mailbot(tmp_path, *args)
+    assert code == 0, err
+    assert not any(m == "logging" or m.startswith("logging.") for m in modules)
+    if args == ("--help",):
+        assert "zoneinfo" not in modules
+
+
+#: Sets logging up as ``mailbot`` does (``log_to_stderr``), the logging module imported before (``before``) or after,
+#: then logs a warning, an INFO line and an INFO line of a noisy library; stderr is what the tests read.
+LOGGING_SCRIPT = """
+import sys
+if sys.argv[1] == "before":
+    import logging
+from mailbot.cli.main import log_to_stderr
+log_to_stderr()
+log_to_stderr()  # twice: once all the same
+import logging.handlers  # the package first, through the hook when it was not imported before
+logging.getLogger("parsers.subject").warning("subject parsing failed unexpectedly")
+logging.getLogger("mailbot.app").info("an INFO line")
+logging.getLogger("httpx").info("a library's INFO line")
+assert logging.__loader__ is logging.__spec__.loader and type(logging.__loader__).__name__ == "SourceFileLoader"
+print(sum(type(f).__name__ == "_WhenLoggingImported" for f in sys.meta_path), len(logging.getLogger().handlers))
+"""
+
+
+@pytest.mark.parametrize("when", ["before", "after"])
+def test_logging_is_set_up_whenever_it_is_imported(tmp_path: Path, when: str) -> None:
+    """The same log lines whether the logging module was imported before the command ran or by the command; the hook
+    that waits for it leaves ``sys.meta_path`` once used, and the module keeps its own loader."""
+    proc = subprocess.run([sys.executable, "-c", LOGGING_SCRIPT, when], capture_output=True, text=True, cwd=tmp_path,
+                          check=False, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.split() == ["0", "1"]
+    [line] = proc.stderr.splitlines()
+    assert line.endswith(" level=WARNING logger=parsers.subject subject parsing failed unexpectedly")
+
+
+def test_the_listed_commands_are_the_commands() -> None:
+    """``COMMANDS`` names every command of the modules beside ``main`` (a command missing from it would be missing
+    from `mailbot`), with the module that defines it and the first paragraph of its help: what ``--help`` shows of
+    it, at every width, is what the command itself would show."""
+    defined: dict[str, tuple[str, click.Command]] = {}
+    for info in pkgutil.iter_modules(importlib.import_module("mailbot.cli").__path__):
+        if info.name in ("__main__", "main"):
+            continue
+        module = importlib.import_module(f"mailbot.cli.{info.name}")
+        for command in getattr(module, "COMMANDS", ()):
+            assert command.name not in defined, command.name
+            defined[command.name] = (info.name, command)
+    assert sorted(defined) == sorted(COMMANDS)
+    assert {defined[name][0] for name in defined} == set(COMMAND_MODULES)
+    for name, (module_name, help_text) in COMMANDS.items():
+        module, command = defined[name]
+        assert module == module_name, name
+        assert not command.hidden and not command.deprecated and command.short_help is None, name
+        listed = click.Command(name, help=help_text)
+        for limit in range(1, 200):
+            assert listed.get_short_help_str(limit) == command.get_short_help_str(limit), (name, limit)
+
+
+def test_help_lists_every_command_as_click_would() -> None:
+    """`mailbot --help` is click's help of the group with every command in it, at several widths."""
+    full = click.Group(cli.name, params=cli.params, help=cli.help, context_settings=cli.context_settings,
+                       commands=[cli.get_command(click.Context(cli), name) for name in COMMANDS])
+    for columns in ("60", "80", "100", "140"):
+        ours = CliRunner().invoke(cli, ["--help"], env={"COLUMNS": columns}, prog_name="mailbot")
+        theirs = CliRunner().invoke(full, ["--help"], env={"COLUMNS": columns}, prog_name="mailbot")
+        assert ours.exit_code == theirs.exit_code == 0
+        assert ours.stdout == theirs.stdout, columns
+
+
+def test_a_mistyped_command_is_matched_against_every_command(tmp_path: Path) -> None:
+    """Click's "did you mean" is made from every command's name, not only the ones imported."""
+    code, out, err, _modules = mailbot(tmp_path, "polic", "show")
+    assert code == 2 and out == ""
+    assert err.strip() == ("mailbot: error: no such command 'polic'. (Did you mean one of: 'policy', 'poll'?) — try "
+                           "`mailbot --help`")
 
 
 def test_help_and_parse_subject_read_no_rules(tmp_path: Path) -> None:
