@@ -138,8 +138,10 @@ class Ticker:
             log.info("tick works %d record(s) again one by one error=%s", worked[0] or len(references),
                      type(exc).__name__)
         again = references[:worked[0] or len(references)]
+        redone = [0]  # this pass has its own time limit too: the records it did not reach go to the next one
         try:
-            return len(again), self._batch(again, now, dry_run, [0], isolated=True)
+            items = self._batch(again, now, dry_run, redone, isolated=True)
+            return redone[0], items
         except Exception as exc:  # the transaction as a whole (the store unavailable, the commit refused): nothing
             # of it was written, so its records are due again at the next tick
             log.exception("tick failed refs=%s error=%s", ",".join(again), type(exc).__name__)
