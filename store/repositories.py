@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, or_, select, update
+from sqlalchemy import bindparam, literal, or_, select, union_all, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -194,17 +194,15 @@ class MessageRepository:
             return None
         forms = set(wanted) | {f"<{i}>" for i in wanted}
         owner: dict[str, int] = {}
-        rows = self.session.execute(
-            select(Message.message_id, Message.escalation_id).where(
+        rows = self.session.execute(union_all(  # one statement for both tables, each by its message_id index
+            select(literal(0), Message.message_id, Message.escalation_id).where(
                 Message.message_id.in_(forms), Message.escalation_id.is_not(None)
-            )
-        ).all()
-        rows += self.session.execute(
-            select(OutboxMail.message_id, OutboxMail.escalation_id).where(
+            ),
+            select(literal(1), OutboxMail.message_id, OutboxMail.escalation_id).where(
                 OutboxMail.message_id.in_(forms), OutboxMail.escalation_id.is_not(None)
-            )
-        ).all()
-        for message_id, escalation_id in rows:
+            ),
+        )).all()
+        for _table, message_id, escalation_id in sorted(rows, key=lambda r: r[0]):  # the message log's rows first
             owner.setdefault(normalise_message_id(message_id), escalation_id)
         for i in wanted:
             if i in owner:
@@ -317,12 +315,12 @@ class CursorRepository:
         return row.value if row is not None else None
 
     def set(self, source_key: str, value: str | None) -> None:
-        row = self.session.get(Cursor, source_key)
-        if row is None:
-            self.session.add(Cursor(source_key=source_key, value=value, updated_at=self.clock()))
-        else:
-            row.value = value
-            row.updated_at = self.clock()
+        """One UPDATE by the key (every mail read moves its source's cursor); an INSERT only the first time."""
+        now = self.clock()
+        done = self.session.execute(update(Cursor).where(Cursor.source_key == source_key)
+                                    .values(value=value, updated_at=now))
+        if getattr(done, "rowcount", 0) == 0:
+            self.session.add(Cursor(source_key=source_key, value=value, updated_at=now))
 
 
 class OutboxRepository:

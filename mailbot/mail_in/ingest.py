@@ -13,11 +13,12 @@ one wait (``Store.make_durable``) makes them all durable, and only then are they
 the source can (one IMAP UID MOVE). A power cut before that wait loses those transactions, cursor included, but not
 the mails: they are still in the inbox, before the cursor, and are read again. A stop between the wait and the
 settling leaves in the inbox, behind the cursor, mails the store knows: at most the last batch recorded from the
-source. The first poll of each source looks them up (the last ``limit`` mails recorded from it), reads on as usual,
-and then settles (by ``Message.source_ref``) those the source did not hand out again (a replayed page, IMAP's
-leftovers) as a duplicate of each would be settled; a mail settled already is left alone by every source. This is
-the same for every transport, including those whose cursor cannot be wound back past them (a Graph delta link, an
-EWS sync state).
+source. Once a batch is settled, the newest of its mails is noted (a cursor row ``settled:<source>``); the first poll
+of each source looks up the mails recorded from it after that note (a store from before the note: the last one),
+reads on as usual, and then settles (by ``Message.source_ref``) those the source did not hand out again (a replayed
+page, IMAP's leftovers) as a duplicate of each would be settled; a mail settled already is left alone by every
+source. This is the same for every transport, including those whose cursor cannot be wound back past them (a Graph
+delta link, an EWS sync state).
 """
 
 from __future__ import annotations
@@ -84,6 +85,9 @@ class Ingestor:
         self.clock = clock
         self.calendar = config.calendar.calendar()
         self.applier = Applier(config, self.calendar, Actions(config, self.calendar))
+        # PostgreSQL: a matched record is read again under its row lock. SQLite: every write transaction begins
+        # IMMEDIATE (store/database.py), so what matching read is current and stays so: no second read
+        self._lock_rows = store.engine.dialect.name != "sqlite"
         # per source key, from its first poll: the mail recorded last before it, until it is settled again
         self._looked_up: set[str] = set()
         self._left: dict[str, list[Row[tuple[str, str, str, str | None]]]] = {}
@@ -161,7 +165,7 @@ class Ingestor:
             return IngestResult(identity, reading.kind, "own", found.escalation.reference if found.escalation else None)
         found = match(uow, reading)
         esc = found.escalation
-        if esc is not None and esc.reference:  # replicas applying mail to the same record take turns
+        if esc is not None and esc.reference and self._lock_rows:  # replicas applying mail to it take turns
             esc = uow.escalations.get(esc.reference, for_update=True)
         if reading.kind != "human":
             msg = self._record(uow, reading, raw, esc, source_key, source_ref,
