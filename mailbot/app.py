@@ -178,15 +178,24 @@ class App:
     @property
     def watcher(self) -> Watcher:
         if self._watcher is None:
-            self._watcher = Watcher(self.poll_once, lambda: guarded("send", self.send_pending), lambda: self.source,
-                                    self.config.mailbox.poll_seconds, batch=POLL_BATCH)
+            # one batch a poll: the watcher sends what the batch queued before it reads on
+            self._watcher = Watcher(lambda: self.poll_once(POLL_BATCH), lambda: guarded("send", self.send_pending),
+                                    lambda: self.source, self.config.mailbox.poll_seconds, batch=POLL_BATCH)
         return self._watcher
 
     # -- the jobs ---------------------------------------------------------------------------------------------
 
-    def poll_once(self) -> list[IngestResult]:
-        """Read new mail once and record it."""
-        results = self.ingestor.poll(self.source)
+    def poll_once(self, limit: int | None = None) -> list[IngestResult]:
+        """Read the new mail and record it: the whole backlog (or at most ``limit`` mails), a batch at a time, each
+        batch settled before the next is read. A full batch of nothing but duplicates (mail put back into the inbox)
+        ends it too: the next poll goes on from there."""
+        results: list[IngestResult] = []
+        while limit is None or len(results) < limit:
+            want = POLL_BATCH if limit is None else min(POLL_BATCH, limit - len(results))
+            batch = self.ingestor.poll(self.source, want)
+            results.extend(batch)
+            if len(batch) < want or all(r.outcome == "duplicate" for r in batch):
+                break
         if results:
             counts: dict[str, int] = {}
             for r in results:

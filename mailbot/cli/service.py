@@ -25,13 +25,15 @@ log = logging.getLogger(__name__)
 
 @click.command("poll")
 @click.option("--once", is_flag=True, required=True, help="Read the mailbox once and exit.")
+@click.option("--limit", type=click.IntRange(min=1), default=None, metavar="N",
+              help="Read at most N mails (default: all that wait, a batch at a time).")
 @click.pass_context
 @friendly
-def poll_cmd(ctx: click.Context, once: bool) -> None:
+def poll_cmd(ctx: click.Context, once: bool, limit: int | None) -> None:
     """Read new mail from the mailbox once, record it, and say what became of each mail."""
     verbose(config_of(ctx))
     announce_default(config_of(ctx))
-    results = app_of(ctx).poll_once()
+    results = app_of(ctx).poll_once(limit)
     own = [r for r in results if r.outcome == "own"]  # the bot's own mail, delivered back to it: filed, not news
     read = [r for r in results if r.outcome != "own"]
     for r in read:

@@ -6,6 +6,8 @@ import mailbox
 from datetime import UTC, datetime
 from pathlib import Path
 
+import pytest
+
 from mailbot.app import App
 from mailbot.config import Config, parse_config
 from tests.botsetup import TRIAL_SECURITY, Clock, directory_table, example_config
@@ -198,3 +200,27 @@ def test_purge_says_the_council_mail_system_keeps_its_own_copies(tmp_path: Path,
     )
     assert service._source is None and service._sender is None  # no server was asked for anything
     service.close()
+
+
+def test_one_poll_drains_the_backlog_a_batch_at_a_time_or_takes_a_limit(
+        tmp_path: Path, clock: Clock, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`mailbot poll --once` reads all that waits (issue 14), a batch at a time, each batch settled before the next
+    is read; ``limit`` stops it sooner; the watcher still takes one batch a poll."""
+    import mailbot.app
+
+    monkeypatch.setattr(mailbot.app, "POLL_BATCH", 3)
+    service = App(make_config(tmp_path), clock=clock)
+    polls: list[int] = []
+    real_poll = service.ingestor.poll
+    monkeypatch.setattr(service.ingestor, "poll", lambda source, limit: polls.append(limit) or real_poll(source, limit))
+    for n in range(8):
+        service.source.drop(_loose_mail(f"Question {n} about Alex Brown", clock.now,  # type: ignore[attr-defined]
+                                        f"<loose-{n}@example.test>"))
+    assert len(service.poll_once(limit=4)) == 4
+    assert polls == [3, 1]
+    polls.clear()
+    assert [r.identity for r in service.poll_once()] == [f"loose-{n}@example.test" for n in range(4, 8)]
+    assert polls == [3, 3]  # the second batch was not full: nothing more waits
+    assert _mail_texts(tmp_path / "in").keys() == {k for k in _mail_texts(tmp_path / "in") if k.startswith(".")}
+    polls.clear()
+    assert service.watcher.poll() == [] and polls == [3]
