@@ -6,7 +6,7 @@ from pathlib import Path
 
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import inspect
+from sqlalchemy import event, inspect
 
 from store import migrate
 from store.database import make_engine
@@ -17,6 +17,26 @@ def test_revisions_are_numbered_in_order_and_head_is_the_latest() -> None:
     versions = sorted(p.name[:4] for p in (Path(migrate.__file__).parent / "migrations" / "versions").glob("0*.py"))
     assert versions == [f"{n:04d}" for n in range(1, len(versions) + 1)]
     assert migrate.head() == versions[-1]
+    assert migrate.head() == migrate.HEAD, "a new migration: set store.migrate.HEAD to its revision"
+
+
+def test_a_current_schema_is_seen_in_one_read_and_an_older_one_is_upgraded(tmp_path: Path) -> None:
+    """Opening the store costs one read when its schema is current; a database a revision behind (or new) is still
+    upgraded by Alembic."""
+    url = f"sqlite:///{tmp_path / 'bot.sqlite3'}"
+    engine = make_engine(url)
+    try:
+        assert not migrate.is_current(engine)  # no version table yet
+        migrate.upgrade(engine, "0003")
+        assert not migrate.is_current(engine)
+        migrate.upgrade(engine)
+        assert migrate.is_current(engine) and migrate.current(engine) == migrate.HEAD
+        statements: list[str] = []
+        event.listen(engine, "before_cursor_execute", lambda *args: statements.append(args[2]))
+        migrate.upgrade(engine)
+        assert [s for s in statements if not s.startswith("BEGIN")] == ["SELECT version_num FROM alembic_version"]
+    finally:
+        engine.dispose()
 
 
 def test_fresh_file_upgrades_to_a_schema_that_matches_the_models(tmp_path: Path) -> None:
