@@ -94,6 +94,7 @@ def ingest(args: dict[str, Any]) -> dict[str, Any]:
 
     from mailbot.app import App, fixed_clock
     from mailbot.config import load_config
+    from mailbot.mail_in.ingest import POLL_BATCH
     from mailbot.transports import registry
 
     config = load_config(args["config"])
@@ -105,7 +106,7 @@ def ingest(args: dict[str, Any]) -> dict[str, Any]:
     def drain() -> int:
         count = 0
         while True:
-            results = app.poll_once()
+            results = app.poll_once(POLL_BATCH)  # a batch at a time, as the service reads
             if not results:
                 return count
             count += len(results)

@@ -13,7 +13,7 @@ one, so "what would happen on Monday?" is asked of the whole program at once.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
@@ -185,23 +185,27 @@ class App:
 
     # -- the jobs ---------------------------------------------------------------------------------------------
 
-    def poll_once(self, limit: int | None = None) -> list[IngestResult]:
-        """Read the new mail and record it: the whole backlog (or at most ``limit`` mails), a batch at a time, each
-        batch settled before the next is read. A full batch of nothing but duplicates (mail put back into the inbox)
-        ends it too: the next poll goes on from there."""
-        results: list[IngestResult] = []
-        while limit is None or len(results) < limit:
-            want = POLL_BATCH if limit is None else min(POLL_BATCH, limit - len(results))
+    def poll_batches(self, limit: int | None = None) -> Iterator[list[IngestResult]]:
+        """Read the new mail and record it, one batch after another as they are read: the whole backlog (or at most
+        ``limit`` mails), each batch settled before the next is read, so memory does not grow with the backlog. A
+        full batch of nothing but duplicates (mail put back into the inbox) ends it too: the next poll goes on."""
+        read = 0
+        while limit is None or read < limit:
+            want = POLL_BATCH if limit is None else min(POLL_BATCH, limit - read)
             batch = self.ingestor.poll(self.source, want)
-            results.extend(batch)
+            read += len(batch)
+            if batch:
+                counts: dict[str, int] = {}
+                for r in batch:
+                    counts[r.outcome] = counts.get(r.outcome, 0) + 1
+                log.info("poll done %s", " ".join(f"{k}={v}" for k, v in sorted(counts.items())))
+            yield batch
             if len(batch) < want or all(r.outcome == "duplicate" for r in batch):
-                break
-        if results:
-            counts: dict[str, int] = {}
-            for r in results:
-                counts[r.outcome] = counts.get(r.outcome, 0) + 1
-            log.info("poll done %s", " ".join(f"{k}={v}" for k, v in sorted(counts.items())))
-        return results
+                return
+
+    def poll_once(self, limit: int | None = None) -> list[IngestResult]:
+        """:meth:`poll_batches`, every result in one list."""
+        return [r for batch in self.poll_batches(limit) for r in batch]
 
     def tick(self, *, dry_run: bool = False) -> list[TickItem]:
         """Carry out whatever is due now, then send what that queued (a dry run changes and sends nothing)."""

@@ -33,15 +33,18 @@ def poll_cmd(ctx: click.Context, once: bool, limit: int | None) -> None:
     """Read new mail from the mailbox once, record it, and say what became of each mail."""
     verbose(config_of(ctx))
     announce_default(config_of(ctx))
-    results = app_of(ctx).poll_once(limit)
-    own = [r for r in results if r.outcome == "own"]  # the bot's own mail, delivered back to it: filed, not news
-    read = [r for r in results if r.outcome != "own"]
-    for r in read:
-        extra = f" ({r.reason})" if r.reason else ""
-        click.echo(f"{r.outcome:<10} {r.kind:<10} {r.reference or '-':<9} {r.identity}{extra}")
-    attention = sum(1 for r in read if r.needs_attention)
-    filed = f", {len(own)} cop{'y' if len(own) == 1 else 'ies'} of the bot's own mail filed" if own else ""
-    click.echo(f"{len(read)} mail(s) read, {attention} need attention{filed}")
+    own = read = attention = 0
+    for batch in app_of(ctx).poll_batches(limit):  # printed as each batch is recorded: a backlog is not held
+        for r in batch:
+            if r.outcome == "own":  # the bot's own mail, delivered back to it: filed, not news
+                own += 1
+                continue
+            read += 1
+            attention += r.needs_attention
+            extra = f" ({r.reason})" if r.reason else ""
+            click.echo(f"{r.outcome:<10} {r.kind:<10} {r.reference or '-':<9} {r.identity}{extra}")
+    filed = f", {own} cop{'y' if own == 1 else 'ies'} of the bot's own mail filed" if own else ""
+    click.echo(f"{read} mail(s) read, {attention} need attention{filed}")
 
 
 @click.command("drop")
