@@ -10,8 +10,9 @@ from __future__ import annotations
 import base64
 import re
 import sys
+from collections.abc import Iterable
 from datetime import UTC, date, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import (
     CheckConstraint,
@@ -23,10 +24,19 @@ from sqlalchemy import (
     MetaData,
     String,
     Text,
+    delete,
+    event,
+    insert,
+    inspect,
 )
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, relationship
 
 from .columns import UTCDateTime, json_dict, json_list
+from .errors import StoreError
+
+if TYPE_CHECKING:
+    from sqlalchemy import Connection
+    from sqlalchemy.orm import Mapper, ORMExecuteState
 
 NAMING_CONVENTION = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",
@@ -62,6 +72,20 @@ def parse_reference(text: str) -> int | None:
         return None
     number = int(found.group(1))
     return number or None
+
+
+def normalise_case_number(value: object) -> str:
+    """A case number as it is compared and indexed: without the white space around it, in capitals."""
+    return str(value).strip().upper()
+
+
+def case_number_keys(case_numbers: Iterable[Any] | None) -> set[str]:
+    """The normalised numbers of a ``case_numbers`` list: what ``escalation_case_numbers`` holds for it (entries
+    without a number, or with a blank one, have none)."""
+    keys = {normalise_case_number(c.get("number")) for c in case_numbers or []
+            if isinstance(c, dict) and c.get("number")}
+    keys.discard("")
+    return keys
 
 
 def _in(values: tuple[str, ...]) -> str:
@@ -135,6 +159,21 @@ class Escalation(Base):
 
     def __repr__(self) -> str:  # no names of children here: reprs end up in logs
         return f"<Escalation {self.reference or self.id} {self.status} L{self.current_level}>"
+
+
+class EscalationCaseNumber(Base):
+    """One normalised case number of an escalation (:func:`case_number_keys`): the index a mail's case numbers are
+    looked up in (revision 0005). Written only by the mapper events at the end of this module, from
+    ``Escalation.case_numbers``, whenever the ORM writes an escalation; never set these rows yourself."""
+
+    __tablename__ = "escalation_case_numbers"
+    __table_args__ = (Index(None, "number"),)
+
+    escalation_id: Mapped[int] = mapped_column(ForeignKey("escalations.id", ondelete="CASCADE"), primary_key=True)
+    number: Mapped[str] = mapped_column(String, primary_key=True)
+
+    def __repr__(self) -> str:
+        return f"<EscalationCaseNumber {self.escalation_id}>"  # not the number: reprs end up in logs
 
 
 class Stage(Base):
@@ -287,14 +326,88 @@ class Cursor(Base):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
+# ---------------------------------------------------------------- escalation_case_numbers follows case_numbers
+#
+# Mapper events, so every row the ORM writes is covered whichever way the object got into the flush (added,
+# merged, cascaded, changed by assignment or in place — ``case_numbers`` is a MutableList, so append/remove/...
+# flag it): the child rows are written on the flush's own connection, in its transaction, right after the
+# escalation's INSERT or UPDATE. An UPDATE rewrites them only when ``case_numbers`` has changes (what the UPDATE
+# then writes is the object's value, which they are made from). A dict inside the list changed in place is not seen
+# by SQLAlchemy and not written either: the rows still match what the row holds. Bulk INSERT/UPDATE statements run
+# through a session bypass the mapper, so the ones that would set ``case_numbers`` are refused.
+
+_CASE_NUMBERS = EscalationCaseNumber.__table__
+
+
+def _write_case_numbers(connection: Connection, escalation: Escalation, *, replace: bool) -> None:
+    if replace:
+        connection.execute(delete(_CASE_NUMBERS).where(_CASE_NUMBERS.c.escalation_id == escalation.id))
+    keys = case_number_keys(escalation.case_numbers)
+    if keys:
+        connection.execute(insert(_CASE_NUMBERS),
+                           [{"escalation_id": escalation.id, "number": key} for key in sorted(keys)])
+
+
+def _case_numbers_inserted(mapper: Mapper[Any], connection: Connection, target: Escalation) -> None:
+    _write_case_numbers(connection, target, replace=False)
+
+
+def _case_numbers_updated(mapper: Mapper[Any], connection: Connection, target: Escalation) -> None:
+    if inspect(target).attrs.case_numbers.history.has_changes():
+        _write_case_numbers(connection, target, replace=True)
+
+
+def _case_numbers_deleted(mapper: Mapper[Any], connection: Connection, target: Escalation) -> None:
+    # before the escalation's DELETE: also where the database does not enforce the foreign key's cascade
+    connection.execute(delete(_CASE_NUMBERS).where(_CASE_NUMBERS.c.escalation_id == target.id))
+
+
+_SETS_CASE_NUMBERS = re.compile(r"\bcase_numbers\s*=")
+
+
+def _refuse_bulk_case_numbers(state: ORMExecuteState) -> None:
+    """Refuse a bulk INSERT into escalations, and a bulk UPDATE of them that sets ``case_numbers`` (by its values or
+    by the parameters it is run with): the mapper events above do not see them."""
+    if not (state.is_insert or state.is_update):
+        return
+    table = getattr(state.statement, "table", None)
+    if getattr(table, "name", None) != Escalation.__tablename__:
+        return
+    if state.is_update:
+        params = state.parameters
+        keys = sorted({str(key) for row in (params if isinstance(params, list) else [params] if params else [])
+                       for key in row})
+        assignments = str(state.statement.compile(column_keys=keys)).split(" WHERE ", 1)[0]
+        if not _SETS_CASE_NUMBERS.search(assignments):
+            return
+    raise StoreError("escalations are inserted and their case numbers changed through the ORM (flush), "
+                     "which keeps escalation_case_numbers in step; not by bulk statements")
+
+
+def install_case_number_sync() -> None:
+    """Keep ``escalation_case_numbers`` in step with ``Escalation.case_numbers`` (idempotent; done on import)."""
+    for name, listener in (("after_insert", _case_numbers_inserted), ("after_update", _case_numbers_updated),
+                           ("before_delete", _case_numbers_deleted)):
+        if not event.contains(Escalation, name, listener):
+            event.listen(Escalation, name, listener)
+    if not event.contains(Session, "do_orm_execute", _refuse_bulk_case_numbers):
+        event.listen(Session, "do_orm_execute", _refuse_bulk_case_numbers)
+
+
+install_case_number_sync()
+
+
 __all__ = [
     "Base",
     "Cursor",
     "Escalation",
+    "EscalationCaseNumber",
     "Event",
     "Message",
     "OutboxMail",
     "Stage",
+    "case_number_keys",
     "format_reference",
+    "normalise_case_number",
     "parse_reference",
 ]

@@ -21,10 +21,12 @@ from sqlalchemy.orm import Session
 from .models import (
     Cursor,
     Escalation,
+    EscalationCaseNumber,
     Event,
     Message,
     OutboxMail,
     format_reference,
+    normalise_case_number,
     parse_reference,
 )
 
@@ -58,8 +60,7 @@ def encode_attachments(attachments: Iterable[tuple[str, str, bytes]]) -> builtin
     return encoded
 
 
-def _normalise_number(value: object) -> str:
-    return str(value).strip().upper()
+_normalise_number = normalise_case_number  # the one normalisation, shared with the escalation_case_numbers index
 
 
 class EscalationRepository:
@@ -111,23 +112,21 @@ class EscalationRepository:
     def find_open_by_case_numbers(self, numbers: Iterable[str]) -> builtins.list[Escalation]:
         """Open escalations that share a case number with ``numbers``, the most recently opened first.
 
-        Case numbers live in a JSON list, which SQLite and PostgreSQL query differently, so they are filtered
-        here — from two columns of the open records (the status index), never their objects and stages: only the
-        escalations that match are loaded.
+        Looked up in ``escalation_case_numbers`` (the normalised numbers of every record, kept in step with
+        ``Escalation.case_numbers`` by :mod:`store.models`) by its number index: the cost is the records that match,
+        not the open records. A semi-join (``id IN (SELECT escalation_id ... WHERE number IN ...)``) rather than a
+        plain join, so a record with two of the numbers comes once, and SQLite starts from the number index instead
+        of walking the open records by the status index.
         """
         wanted = {_normalise_number(n) for n in numbers if str(n).strip()}
         if not wanted:
             return []
-        rows = self.session.execute(
-            select(Escalation.id, Escalation.case_numbers).where(Escalation.status == "open")
-        )
-        ids = [row_id for row_id, cases in rows
-               if wanted & {_normalise_number(str(c.get("number"))) for c in cases or [] if c.get("number")}]
-        if not ids:
-            return []
-        found = builtins.list(self.session.scalars(select(Escalation).where(Escalation.id.in_(ids))))
-        found.sort(key=lambda e: (e.opened_at, e.id), reverse=True)
-        return found
+        numbered = EscalationCaseNumber
+        query = (select(Escalation)
+                 .where(Escalation.id.in_(select(numbered.escalation_id).where(numbered.number.in_(sorted(wanted)))),
+                        Escalation.status == "open")
+                 .order_by(Escalation.opened_at.desc(), Escalation.id.desc()))
+        return builtins.list(self.session.scalars(query))
 
     def find_by_conversation_key(self, key: str) -> Escalation | None:
         """The escalation of an Outlook conversation: its own key first, then any of its messages' keys.

@@ -48,7 +48,7 @@ from sqlalchemy import Delete, and_, delete, or_, select, update
 from sqlalchemy.orm import Session
 
 from .guards import allow_purge
-from .models import Escalation, Event, Message, OutboxMail, Stage
+from .models import Escalation, EscalationCaseNumber, Event, Message, OutboxMail, Stage
 from .uow import UnitOfWork
 
 log = logging.getLogger(__name__)
@@ -193,6 +193,9 @@ def purge(uow: UnitOfWork, closed_before: datetime, unmatched_before: datetime, 
         unmatched_messages = run(delete(Message.__table__).where(
             Message.__table__.c.escalation_id.is_(None), Message.__table__.c.received_at < unmatched_before
         ))
+        # their case-number index rows: the foreign key cascades them too, where the database enforces it
+        session.execute(delete(EscalationCaseNumber.__table__).where(
+            EscalationCaseNumber.__table__.c.escalation_id.in_(closed)))
         escalations = run(delete(Escalation.__table__).where(
             Escalation.__table__.c.status == "closed", Escalation.__table__.c.closed_at < closed_before
         ))
