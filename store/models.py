@@ -8,6 +8,7 @@ due date means the end of that working day in England).
 from __future__ import annotations
 
 import base64
+import hashlib
 import re
 import sys
 from collections.abc import Iterable
@@ -88,6 +89,12 @@ def case_number_keys(case_numbers: Iterable[Any] | None) -> set[str]:
     return keys
 
 
+def subject_key(normalised_subject: str) -> str:
+    """The indexed key of a normalised subject (whatever the shell matches replies by): its SHA-256, so that the
+    index holds short values of one size whatever the subject (no subject text is in the index either)."""
+    return hashlib.sha256(normalised_subject.encode("utf-8", "surrogatepass")).hexdigest()
+
+
 def _in(values: tuple[str, ...]) -> str:
     return ", ".join(f"'{v}'" for v in values)
 
@@ -105,6 +112,7 @@ class Escalation(Base):
         Index(None, "status"),
         Index(None, "conversation_key"),
         Index(None, "status", "next_due_at"),
+        Index(None, "status", "subject_key"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -130,6 +138,9 @@ class Escalation(Base):
     # when the clock next has something to do for it (rules.decide.next_moment); None: work it out at the next tick
     # (a new record, or one a mail just changed); NEVER_DUE: nothing within the horizon (revision 0004)
     next_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # the subject as replies are matched by it (the shell's normalised subject), hashed: :func:`subject_key`;
+    # None for records from before revision 0006
+    subject_key: Mapped[str | None] = mapped_column(String(64))
 
     stages: Mapped[list[Stage]] = relationship(
         back_populates="escalation",
@@ -410,4 +421,5 @@ __all__ = [
     "format_reference",
     "normalise_case_number",
     "parse_reference",
+    "subject_key",
 ]

@@ -28,6 +28,7 @@ from .models import (
     format_reference,
     normalise_case_number,
     parse_reference,
+    subject_key,
 )
 
 log = logging.getLogger(__name__)
@@ -127,6 +128,22 @@ class EscalationRepository:
                         Escalation.status == "open")
                  .order_by(Escalation.opened_at.desc(), Escalation.id.desc()))
         return builtins.list(self.session.scalars(query))
+
+    def find_open_by_subject(self, wanted: str, normalise: Callable[[str], str]) -> Escalation | None:
+        """The first opened of the open escalations whose subject ``normalise`` turns into ``wanted`` (a reply's
+        normalised subject), by the (status, subject_key) index. Records from before the key (NULL) are compared by
+        their subjects, as every record once was; a key's match is checked the same way (a hash, however unlikely to
+        collide)."""
+        key = subject_key(wanted)
+        columns = (Escalation.opened_at, Escalation.id, Escalation.subject_key, Escalation.subject)
+        rows = self.session.execute(union_all(  # each part by the index (an OR of the two would walk every open one)
+            select(*columns).where(Escalation.status == "open", Escalation.subject_key == key),
+            select(*columns).where(Escalation.status == "open", Escalation.subject_key.is_(None)),
+        )).all()
+        for _opened, row_id, row_key, subject in sorted(rows, key=lambda r: (r[0], r[1])):
+            if (row_key is None or row_key == key) and normalise(subject or "") == wanted:
+                return self.session.get(Escalation, row_id)
+        return None
 
     def find_by_conversation_key(self, key: str) -> Escalation | None:
         """The escalation of an Outlook conversation: its own key first, then any of its messages' keys.

@@ -14,12 +14,12 @@ from mailbot.config import Config
 from parsers.commands import Command, read_command, read_response
 from parsers.facts import case_type_in_subject, read_facts
 from parsers.machine import AUTO_REPLY
-from parsers.subject import SubjectFacts
+from parsers.subject import SubjectFacts, normalise_subject
 from parsers.themes import read_themes
 from rules.authority import COMMANDS, Act, Parties, Ruling, Standing, ruling, standing_of
 from rules.calendar import WorkingCalendar, london_date
 from rules.policy import Level
-from store.models import Escalation, Message
+from store.models import Escalation, Message, subject_key
 from store.uow import UnitOfWork
 
 from .reading import Reading
@@ -120,7 +120,8 @@ class Applier:
             iro_name=mail.from_.name if mail.from_ else None, children=list(facts.children),
             case_numbers=[{"number": c.number, "system": c.system} for c in facts.case_numbers],
             themes=list(read_themes(mail.new_text, policy.themes).themes), current_level=level.number,
-            subject=mail.subject, conversation_key=mail.conversation_key, opened_at=reading.received,
+            subject=mail.subject, subject_key=subject_key(normalise_subject(mail.subject or "")),
+            conversation_key=mail.conversation_key, opened_at=reading.received,
             updated_at=reading.received, process_started_on=None if level.informal else day,
             facts={"case_type": case_type} if case_type else {},
         )

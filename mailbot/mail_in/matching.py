@@ -57,9 +57,14 @@ def match(uow: UnitOfWork, reading: Reading) -> Match:
         return Match(current, "case")
     if facts.is_reply:
         wanted = normalise_subject(mail.subject)
-        for esc in candidates or uow.escalations.list(open_only=True):
-            if normalise_subject(esc.subject) == wanted:
-                return Match(esc, "subject")
+        if candidates:
+            for esc in candidates:
+                if normalise_subject(esc.subject) == wanted:
+                    return Match(esc, "subject")
+        else:  # by the subject index, not a read of every open record
+            found = uow.escalations.find_open_by_subject(wanted, normalise_subject)
+            if found is not None:
+                return Match(found, "subject")
         if candidates:
             return Match(candidates[0], "case")
     if facts.is_escalation:

@@ -310,7 +310,7 @@ def test_revision_0005_fills_the_index_for_the_records_before_it_and_goes_back(t
                     " '2026-11-24 09:00:00.000000', '{}')",
                     (pk, f"ESC-{pk:04d}", status, json.dumps(cases), f"2026-11-2{pk} 09:00:00.000000"))
         migrate.upgrade(engine)
-        assert migrate.current(engine) == migrate.HEAD == "0005"
+        assert migrate.current(engine) == migrate.HEAD
         with engine.connect() as connection:
             rows = set(connection.exec_driver_sql("SELECT escalation_id, number FROM escalation_case_numbers").all())
         assert rows == {(1, "123456"), (2, "AB77"), (2, "9"), (3, "123456")}
