@@ -361,12 +361,16 @@ class OutboxRepository:
         next_attempt_at: datetime | None = None,
         created_at: datetime | None = None,
         attachments: Iterable[tuple[str, str, bytes]] = (),
+        known_new: bool = False,
     ) -> OutboxMail:
         """Queue a mail. Idempotent by ``key``: if that key is queued already, the existing row is returned.
 
         ``attachments`` are ``(filename, content_type, data)``; the bytes are stored base64-encoded in JSON.
+        ``known_new``: the caller knows the key is new (it holds the record's lock and has read its keys): no
+        look-up and no SAVEPOINT, the row written at the next flush — where a key taken after all fails
+        (IntegrityError), for the caller to do its work again without ``known_new``.
         """
-        existing = self.get(key)
+        existing = None if known_new else self.get(key)
         if existing is not None:
             return existing
         mail = OutboxMail(
@@ -376,6 +380,9 @@ class OutboxRepository:
             status="pending", attempts=0, next_attempt_at=next_attempt_at,
             created_at=created_at or self.clock(), attachments=encode_attachments(attachments),
         )
+        if known_new:
+            self.session.add(mail)
+            return mail
         try:
             with self.session.begin_nested():
                 self.session.add(mail)
@@ -487,37 +494,6 @@ class OutboxRepository:
         mail.status = "refused"
         mail.last_error = reason
         mail.next_attempt_at = None
-
-    def add_new(
-        self,
-        *,
-        key: str,
-        message_id: str,
-        kind: str,
-        from_email: str,
-        to_emails: Iterable[str],
-        subject: str,
-        body_text: str,
-        cc_emails: Iterable[str] = (),
-        body_html: str | None = None,
-        headers: dict[str, str] | None = None,
-        escalation: Escalation | None = None,
-        next_attempt_at: datetime | None = None,
-        created_at: datetime | None = None,
-        attachments: Iterable[tuple[str, str, bytes]] = (),
-    ) -> OutboxMail:
-        """:meth:`add` for a key the caller knows is new (it holds the record's lock and has read its keys): the
-        same row, without the look-up and the SAVEPOINT, written at the next flush — where a key taken after all
-        fails (IntegrityError), for the caller to do its work again with :meth:`add`."""
-        mail = OutboxMail(
-            key=key, message_id=normalise_message_id(message_id), kind=kind, from_email=from_email,
-            to_emails=builtins.list(to_emails), cc_emails=builtins.list(cc_emails), subject=subject,
-            body_text=body_text, body_html=body_html, headers=dict(headers or {}), escalation=escalation,
-            status="pending", attempts=0, next_attempt_at=next_attempt_at,
-            created_at=created_at or self.clock(), attachments=encode_attachments(attachments),
-        )
-        self.session.add(mail)
-        return mail
 
 
 __all__ = [

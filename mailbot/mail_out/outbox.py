@@ -15,7 +15,6 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 from mailbot.config import Config
 from parsers.message import conversation_key
@@ -126,13 +125,13 @@ def queue_mail(
     if escalation is not None:
         headers["X-IRO-Mailbot-Reference"] = escalation.reference
     subject = tagged(subject, escalation.reference if escalation is not None else None)
-    fields: dict[str, Any] = dict(
+    # a known new key is written with the record's other rows at its one flush, without a SAVEPOINT of its own
+    row = uow.outbox.add(
         key=key, message_id=message_id, kind=kind, from_email=config.mailbox.address, to_emails=to_ok,
         cc_emails=cc_ok, subject=subject, body_text=text, body_html=html, headers=headers, escalation=escalation,
         created_at=now, attachments=[(a.filename, a.content_type, a.data) for a in attachments],
+        known_new=known is not None,
     )
-    # a known new key is written with the record's other rows at its one flush, without a SAVEPOINT of its own
-    row = uow.outbox.add(**fields) if known is None else uow.outbox.add_new(**fields)
     if refused:
         uow.events.append("recipient_refused", escalation=escalation, data={
             "mail": key, "refused": refused, "reason": "outside council.domains"})
