@@ -110,6 +110,14 @@ class EscalationRepository:
                  .order_by(Escalation.id))
         return [str(r) for r in self.session.scalars(query)]
 
+    def open_after(self, after_id: int, limit: int) -> builtins.list[tuple[int, str]]:
+        """``(id, reference)`` of at most ``limit`` open escalations with an id above ``after_id``, by id (the primary
+        key: a read that costs ``limit``, not the open records)."""
+        query = (select(Escalation.id, Escalation.reference)
+                 .where(Escalation.id > after_id, Escalation.status == "open", Escalation.reference.is_not(None))
+                 .order_by(Escalation.id).limit(limit))
+        return [(int(i), str(r)) for i, r in self.session.execute(query)]
+
     def find_open_by_case_numbers(self, numbers: Iterable[str]) -> builtins.list[Escalation]:
         """Open escalations that share a case number with ``numbers``, the most recently opened first.
 

@@ -11,6 +11,12 @@ start (PostgreSQL ``SELECT … FOR UPDATE``, in id order: replicas ticking toget
 for the record it changes), and what their work reads again and again — their stages, mails, audit trails and
 outbox keys — is read once for the batch (:mod:`mailbot.mail_out.loaded`). ``dry_run`` computes the same actions
 and rolls everything back.
+
+A safety sweep rides on every tick: besides the records whose moment has come, it decides the next
+:data:`SWEEP_RECORDS` open records by id after where the last tick's sweep stopped (a cursor, wrapping round), so a
+moment stored wrongly — a bug, a hand edit, a policy changed under it — is put right within a bounded time (every open
+record once in ``open / SWEEP_RECORDS`` ticks), at a cost per tick that does not grow with the open records (a read
+by the primary key).
 """
 
 from __future__ import annotations
@@ -42,6 +48,10 @@ DONE_PREFIX_SEPARATOR = ":"
 RECORDS_A_TRANSACTION = 100
 #: A transaction of a tick takes no new record after this long (on SQLite, mail in and the outbox wait for it).
 SECONDS_A_TRANSACTION = 0.5
+#: How many open records each tick's safety sweep decides besides those due (see the module text).
+SWEEP_RECORDS = 50
+#: The cursor row of the sweep: the id of the last record it decided.
+SWEEP_CURSOR = "sweep:tick"
 
 
 @dataclass(frozen=True)
@@ -106,13 +116,16 @@ class Ticker:
         self.settings = DecideSettings(iro_quiet_working_days=config.service.iro_quiet_working_days)
 
     def tick(self, now: datetime, *, dry_run: bool = False, every: bool = False) -> list[TickItem]:
-        """Carry out what is due at ``now``: for the records whose moment has come (``next_due_at``, indexed), or for
-        every open record with ``every`` (a full sweep; the tests compare the two — nothing schedules it yet)."""
+        """Carry out what is due at ``now``: for the records whose moment has come (``next_due_at``, indexed) and the
+        safety sweep's next few (not in a dry run, which moves no cursor), or for every open record with ``every``
+        (the tests compare the two)."""
         with self.store.unit_of_work() as uow:
             if every:
                 references = [e.reference for e in uow.escalations.list(open_only=True) if e.reference]
             else:
                 references = uow.escalations.due_references(now)
+                if not dry_run:
+                    references += _swept(uow, set(references))
         items: list[TickItem] = []
         start = 0
         while start < len(references):
@@ -249,6 +262,18 @@ class Ticker:
         return "unknown action"
 
 
+def _swept(uow: UnitOfWork, due: set[str]) -> list[str]:
+    """The safety sweep's records for this tick: the next :data:`SWEEP_RECORDS` open ones by id after the cursor,
+    wrapping round to the first; those due anyway are not named twice. The cursor moves in the same transaction."""
+    mark = uow.cursors.get(SWEEP_CURSOR)
+    after = int(mark) if mark is not None and mark.isdigit() else 0
+    rows = uow.escalations.open_after(after, SWEEP_RECORDS)
+    if len(rows) < SWEEP_RECORDS and after > 0:  # round again from the first
+        rows += [r for r in uow.escalations.open_after(0, SWEEP_RECORDS - len(rows)) if r[0] <= after]
+    uow.cursors.set(SWEEP_CURSOR, str(rows[-1][0]) if rows else "0")
+    return [reference for _id, reference in rows if reference not in due]
+
+
 def _lock(uow: UnitOfWork, references: Sequence[str]) -> dict[str, Escalation]:
     """The records of ``references`` by reference, locked until the transaction ends (PostgreSQL ``SELECT … FOR
     UPDATE``, in id order, so that replicas take them in the same order; SQLite's write transactions are serialised
@@ -266,4 +291,5 @@ def _lock(uow: UnitOfWork, references: Sequence[str]) -> dict[str, Escalation]:
     return {wanted[e.reference]: e for e in uow.session.scalars(query) if e.reference in wanted}
 
 
-__all__ = ["RECORDS_A_TRANSACTION", "SECONDS_A_TRANSACTION", "TickItem", "Ticker", "done_key", "record_state"]
+__all__ = ["RECORDS_A_TRANSACTION", "SECONDS_A_TRANSACTION", "SWEEP_RECORDS", "TickItem", "Ticker", "done_key",
+           "record_state"]

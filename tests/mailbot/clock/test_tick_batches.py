@@ -17,7 +17,7 @@ from mailbot.clock.tick import Ticker, TickItem, done_key
 from mailbot.config import Config
 from mailbot.mail_in.ingest import Ingestor
 from mailbot.mail_out import loaded
-from store.models import Event, OutboxMail
+from store.models import NEVER_DUE, Event, OutboxMail
 from store.uow import Store, UnitOfWork
 from tests.botsetup import OPENED, Clock, at, directory_table, example_config, migrated_store
 from tests.mailfactory import BOT, SM, Thread, outlook_escalation
@@ -302,3 +302,54 @@ def test_a_dry_run_of_batches_writes_nothing(bot: Ingestor, store: Store, config
     with store.unit_of_work() as uow:
         assert uow.escalations.due_references(NOW) == references
     assert ticker.tick(NOW) == planned
+
+
+# ---- the safety sweep -------------------------------------------------------------------------------------------
+
+
+def _misplace(store: Store, reference: str) -> None:
+    """Store a wrong moment for the record, as a bug or a hand edit might: "never"."""
+    with store.unit_of_work() as uow:
+        esc = uow.escalations.get(reference)
+        assert esc is not None
+        esc.next_due_at = NEVER_DUE
+        uow.commit()
+
+
+def test_the_sweep_puts_a_wrong_moment_right_within_open_by_sweep_ticks(
+        bot: Ingestor, store: Store, config: Config, clock: Clock, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A record whose stored moment is wrong is still escalated: the sweep decides a few open records a tick, by id,
+    round and round, so every one within ``open / SWEEP_RECORDS`` ticks; each tick names at most that many more."""
+    references = open_records(bot, 5)
+    clock.now = NOW
+    monkeypatch.setattr(tick, "SWEEP_RECORDS", 2)
+    for reference in references:
+        _misplace(store, reference)  # all due on 2 December (escalate or chase), none by its stored moment
+    calls = spy_batches(monkeypatch)
+    ticker = Ticker(store, config)
+    acted: list[str] = []
+    for _ in range(3):  # ceil(5 / 2)
+        acted += [i.reference for i in ticker.tick(NOW)]
+    assert [c[0] for c in calls] == [tuple(references[0:2]), tuple(references[2:4]), (references[4], references[0])]
+    assert sorted(set(acted)) == sorted(references)
+    assert levels(store, references) == [2, 1, 1, 2, 1]
+    with store.unit_of_work() as uow:  # each moment put right
+        assert all(uow.escalations.get(r).next_due_at != NEVER_DUE for r in references)  # type: ignore[union-attr]
+    assert ticker.tick(NOW) == []  # and nothing done twice
+
+
+def test_the_sweep_does_not_name_a_due_record_twice_and_a_dry_run_moves_no_cursor(
+        bot: Ingestor, store: Store, config: Config, clock: Clock, monkeypatch: pytest.MonkeyPatch) -> None:
+    references = open_records(bot, 3)
+    clock.now = NOW
+    monkeypatch.setattr(tick, "SWEEP_RECORDS", 2)
+    calls = spy_batches(monkeypatch)
+    ticker = Ticker(store, config)
+    ticker.tick(NOW, dry_run=True)
+    with store.unit_of_work() as uow:
+        assert uow.cursors.get(tick.SWEEP_CURSOR) is None
+    ticker.tick(NOW)
+    assert [c[0] for c in calls] == [tuple(references), tuple(references)]  # the due ones, once each
+    with store.unit_of_work() as uow:
+        first_two = uow.escalations.open_after(0, 2)
+        assert uow.cursors.get(tick.SWEEP_CURSOR) == str(first_two[-1][0])
