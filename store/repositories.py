@@ -274,13 +274,18 @@ class EventRepository:
         key: str | None = None,
         *,
         at: datetime | None = None,
+        known_new: bool = False,
     ) -> Event | None:
-        """Add an event. With ``key``, only once: returns None (and writes nothing) if the key is recorded."""
-        if key is not None and self.has_key(key):
+        """Add an event. With ``key``, only once: returns None (and writes nothing) if the key is recorded.
+
+        ``known_new``: the caller knows the key is not recorded (it holds the record's lock and has read its trail):
+        no look-up and no SAVEPOINT, the event written at the next flush — where a key recorded after all fails
+        (IntegrityError), for the caller to do its work again without ``known_new``."""
+        if key is not None and not known_new and self.has_key(key):
             return None
         event = Event(kind=kind, escalation=escalation, message=message, actor=actor, data=data, key=key,
                       at=at or self.clock())
-        if key is None:
+        if key is None or known_new:
             self.session.add(event)
             return event
         try:
@@ -308,25 +313,6 @@ class EventRepository:
             select(Event).where(or_(Event.escalation_id == escalation.id, Event.message_pk.in_(its_mails)))
             .order_by(Event.at, Event.id)
         ))
-
-    def append_new(
-        self,
-        kind: str,
-        escalation: Escalation | None = None,
-        message: Message | None = None,
-        actor: str = "bot",
-        data: dict[str, Any] | None = None,
-        key: str | None = None,
-        *,
-        at: datetime | None = None,
-    ) -> Event:
-        """:meth:`append` for a key the caller knows is not recorded (it holds the record's lock and has read its
-        trail): the same event, without the look-up and the SAVEPOINT, written at the next flush — where a key
-        recorded after all fails (IntegrityError), for the caller to do its work again with :meth:`append`."""
-        event = Event(kind=kind, escalation=escalation, message=message, actor=actor, data=data, key=key,
-                      at=at or self.clock())
-        self.session.add(event)
-        return event
 
 
 class CursorRepository:

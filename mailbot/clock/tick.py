@@ -222,7 +222,7 @@ class Ticker:
                 if not fast:
                     uow.events.append("action_done", escalation=esc, key=marker, data=data, at=now)
                 elif marker not in recorded:  # the trail was read under the record's lock: no look-up
-                    uow.events.append_new("action_done", escalation=esc, key=marker, data=data, at=now)
+                    uow.events.append("action_done", escalation=esc, key=marker, data=data, at=now, known_new=True)
                     recorded.add(marker)
             items.append(TickItem(reference, str(action.kind), action.key, action.level, detail))
         # when the clock next has something to do for it, with what was just done (and its keys) counted

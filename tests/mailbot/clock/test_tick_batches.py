@@ -262,7 +262,7 @@ def test_the_loaded_trail_is_the_stores_until_a_rollback_sends_it_there(bot: Ing
             esc = escalations[0]
             assert esc is not None
             uow.events.append("note", escalation=esc, data={"n": 1}, at=NOW)
-            uow.events.append_new("note", escalation=esc, key="note-2", data={"n": 2}, at=NOW)  # same moment
+            uow.events.append("note", escalation=esc, key="note-2", data={"n": 2}, at=NOW, known_new=True)  # same time
             uow.events.append("note", escalation=escalations[1], data={"n": 0}, at=NOW)  # another record's
             uow.events.append("note", escalation=esc, data={"n": 3}, at=OPENED - timedelta(days=1))  # first
             statements.clear()
