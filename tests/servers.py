@@ -288,9 +288,14 @@ class DovecotServer:
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(proc.pid, signal.SIGKILL)
             proc.wait(timeout=5)
-        # whatever of the group outlived the master would keep the ports
+        # whatever of the group outlived the master would keep the ports: killed, and waited for (a busy machine
+        # takes a moment to end and reap them) so that nothing of it is left when this returns
         with contextlib.suppress(ProcessLookupError):
             os.killpg(proc.pid, signal.SIGKILL)
+            gone_by = time.monotonic() + 5.0
+            while time.monotonic() < gone_by:
+                os.killpg(proc.pid, 0)  # ProcessLookupError once the whole group is gone
+                time.sleep(0.02)
 
     def stop(self) -> None:
         try:
