@@ -20,8 +20,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from store.models import Escalation, Stage  # noqa: E402
-from store.repositories import _normalise_number  # noqa: E402
+from store.models import Escalation, Stage, normalise_case_number  # noqa: E402
 from store.uow import Store  # noqa: E402
 
 NOW = datetime(2026, 11, 24, 9, 0, tzinfo=UTC)
@@ -41,9 +40,9 @@ def fill(store: Store, count: int) -> None:
 
 def old_way(store: Store, number: str) -> int:
     with store.unit_of_work() as uow:
-        wanted = {_normalise_number(number)}
+        wanted = {normalise_case_number(number)}
         return len([e for e in uow.escalations.list(open_only=True)
-                    if wanted & {_normalise_number(n) for n in e.case_number_values}])
+                    if wanted & {normalise_case_number(n) for n in e.case_number_values}])
 
 
 def new_way(store: Store, number: str) -> int:

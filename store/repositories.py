@@ -61,9 +61,6 @@ def encode_attachments(attachments: Iterable[tuple[str, str, bytes]]) -> builtin
     return encoded
 
 
-_normalise_number = normalise_case_number  # the one normalisation, shared with the escalation_case_numbers index
-
-
 class EscalationRepository:
     def __init__(self, session: Session) -> None:
         self.session = session
@@ -127,7 +124,7 @@ class EscalationRepository:
         plain join, so a record with two of the numbers comes once, and SQLite starts from the number index instead
         of walking the open records by the status index.
         """
-        wanted = {_normalise_number(n) for n in numbers if str(n).strip()}
+        wanted = {normalise_case_number(n) for n in numbers if str(n).strip()}
         if not wanted:
             return []
         numbered = EscalationCaseNumber
@@ -179,13 +176,13 @@ class EscalationRepository:
         """Every record, open or closed, with the case number ``case`` or a child named ``child`` (whole name;
         case and runs of white space do not matter), oldest first. Names and case numbers live in JSON lists,
         queried differently by SQLite and PostgreSQL, so the records are filtered here (a rare, manual query)."""
-        number = _normalise_number(case) if case is not None and str(case).strip() else None
+        number = normalise_case_number(case) if case is not None and str(case).strip() else None
         name = " ".join(child.split()).casefold() if child is not None and child.strip() else None
         if number is None and name is None:
             return []
 
         def named(esc: Escalation) -> bool:
-            numbers = {_normalise_number(n) for n in esc.case_number_values}
+            numbers = {normalise_case_number(n) for n in esc.case_number_values}
             names = {" ".join(str(c).split()).casefold() for c in esc.children or []}
             return (number is not None and number in numbers) or (name is not None and name in names)
 

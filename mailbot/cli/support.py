@@ -29,17 +29,12 @@ F = TypeVar("F", bound=Callable[..., Any])
 @cache
 def london() -> ZoneInfo:
     """Europe/London: the very object :data:`rules.calendar.LONDON` is (ZoneInfo keeps one per key), without importing
-    the calendar and the holidays package with it; read when first used (``mailbot --help`` reads no time zone).
-    ``LONDON`` here is the same."""
+    the calendar and the holidays package with it; read when first used (``mailbot --help`` reads no time zone)."""
     from zoneinfo import ZoneInfo
 
     return ZoneInfo("Europe/London")
 
 
-def __getattr__(name: str) -> Any:
-    if name == "LONDON":
-        return london()
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 NOW_HELP = ("Pretend it is this moment (rehearsals and tests): a date, 07/12/2026 or 2026-12-07 (09:00 London), or "
             "an ISO date-time (without a zone: London). Mail read is received then, ticks and digests run then.")
@@ -206,6 +201,5 @@ def verbose(cfg: Config) -> None:
     logging.getLogger().setLevel(cfg.log_level)
 
 
-__all__ = ["LONDON", "LazyChoice", "announce_default", "app_of",  # noqa: F822 - LONDON: by __getattr__, when first used
-           "clock_of", "config_of", "fail", "friendly", "iso_date", "london", "now_option", "parse_day", "parse_moment",
-           "safe_url", "today", "user_errors", "verbose"]
+__all__ = ["LazyChoice", "announce_default", "app_of", "clock_of", "config_of", "fail", "friendly", "iso_date",
+           "london", "now_option", "parse_day", "parse_moment", "safe_url", "today", "user_errors", "verbose"]

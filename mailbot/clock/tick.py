@@ -3,14 +3,14 @@
 A record's work is atomic: the state change, its mails (outbox rows) and the events that mark the action keys done
 are written together or not at all, so a crash loses or repeats nothing and a second tick at the same moment does
 nothing. Records are worked a batch at a time in one transaction (at most :data:`RECORDS_A_TRANSACTION`, for about
-:data:`SECONDS_A_TRANSACTION`: mail in and the outbox wait for it on SQLite), each record in a SAVEPOINT of its
-own, so one bad record rolls back only itself. A batch commits once: a crash before the commit writes none of its
-records — nothing was queued, so nothing is sent, and their moments were not moved, so the next tick does them
-again — exactly as if each record's own transaction had not committed. The batch's records are locked at its
-start (PostgreSQL ``SELECT … FOR UPDATE``, in id order: replicas ticking together take turns, and mail in waits
-for the record it changes), and what their work reads again and again — their stages, mails, audit trails and
-outbox keys — is read once for the batch (:mod:`mailbot.mail_out.loaded`). ``dry_run`` computes the same actions
-and rolls everything back.
+:data:`SECONDS_A_TRANSACTION`: mail in and the outbox wait for it on SQLite): first all together, and if anything
+fails, again each record in a SAVEPOINT of its own, so one bad record rolls back only itself. A batch commits once:
+a crash before the commit writes none of its records — nothing was queued, so nothing is sent, and their moments
+were not moved, so the next tick does them again — exactly as if each record's own transaction had not committed.
+The batch's records are locked at its start (PostgreSQL ``SELECT … FOR UPDATE``, in id order: replicas ticking
+together take turns, and mail in waits for the record it changes), and what their work reads again and again — their
+stages, mails, audit trails and outbox keys — is read once for the batch (:mod:`mailbot.mail_out.loaded`).
+``dry_run`` computes the same actions and rolls everything back.
 
 A safety sweep rides on every tick: besides the records whose moment has come, it decides the next
 :data:`SWEEP_RECORDS` open records by id after where the last tick's sweep stopped (a cursor, wrapping round), so a
@@ -218,12 +218,11 @@ class Ticker:
             recorded = {e.key for e in loaded.trail(uow, esc) if e.key} if fast else set()
             for key in action.covers:
                 marker = done_key(reference, key)
-                data = {"action": str(action.kind), "key": key}
-                if not fast:
-                    uow.events.append("action_done", escalation=esc, key=marker, data=data, at=now)
-                elif marker not in recorded:  # the trail was read under the record's lock: no look-up
-                    uow.events.append("action_done", escalation=esc, key=marker, data=data, at=now, known_new=True)
-                    recorded.add(marker)
+                if fast and marker in recorded:  # the trail was read under the record's lock: no look-up
+                    continue
+                uow.events.append("action_done", escalation=esc, key=marker, data={"action": str(action.kind),
+                                  "key": key}, at=now, known_new=fast)
+                recorded.add(marker)
             items.append(TickItem(reference, str(action.kind), action.key, action.level, detail))
         # when the clock next has something to do for it, with what was just done (and its keys) counted
         # (at or before now: more fell due than one pass takes, e.g. after a move up — the next tick looks again)

@@ -9,8 +9,8 @@ and outbox row the session adds (a session listener), so they say what ``uow.eve
 ``uow.outbox.for_escalation`` would. A record not loaded is read from the store as before; any rollback in the
 session (a record's SAVEPOINT included) forgets everything loaded, so what is answered is never out of date.
 
-:func:`careful` (the default) or not: a caller that holds the records' locks and has loaded them may let
-``queue_mail`` skip its look-ups and SAVEPOINTs (see :func:`mailbot.mail_out.outbox.queue_mail`); anything that
+Careful (the default) or not (:func:`set_careful`): a caller that holds the records' locks and has loaded them may
+let ``queue_mail`` skip its look-ups and SAVEPOINTs (see :func:`mailbot.mail_out.outbox.queue_mail`); anything that
 was not as expected then fails at the flush, and the caller does the record again with the careful path.
 """
 
@@ -91,14 +91,9 @@ def sent_keys(uow: UnitOfWork, esc: Escalation) -> list[tuple[str, list[str]]]:
     return list(known.items())
 
 
-def careful(uow: UnitOfWork) -> bool:
-    """Whether ``queue_mail`` and the tick look every key up before writing it (the default)."""
-    state = _state(uow.session)
-    return state is None or state.careful
-
-
 def fast(uow: UnitOfWork, esc: Escalation | None) -> bool:
-    """Whether keys of ``esc`` may be written without a look-up: not :func:`careful`, and ``esc`` loaded."""
+    """Whether keys of ``esc`` may be written without a look-up: not careful (:func:`set_careful`), and ``esc``
+    loaded."""
     state = _state(uow.session)
     return (state is not None and not state.careful and esc is not None and esc.id is not None
             and esc.id in state.outbox)
@@ -153,4 +148,4 @@ def install() -> None:
 
 install()
 
-__all__ = ["careful", "fast", "load", "queued", "sent_keys", "set_careful", "trail"]
+__all__ = ["fast", "load", "queued", "sent_keys", "set_careful", "trail"]

@@ -399,9 +399,9 @@ class ImapSource(_ImapLogin):
         their number. A UID no longer in the folder (settled already) is skipped by the server."""
         kind = check_outcome(outcome)
         parsed = [parse_ref(ref) for ref in refs]
-        for folder, _validity, _uid in parsed:
+        for ref, (folder, _validity, _uid) in zip(refs, parsed, strict=True):
             if folder != self.folder:
-                raise ValueError(f"mail {folder!r} is not from folder {self.folder!r}")
+                raise ValueError(f"mail {ref!r} is not from folder {self.folder!r}")
         if not parsed:
             return
         target = self.processed_folder if kind == "processed" else self.attention_folder

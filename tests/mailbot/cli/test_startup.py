@@ -233,8 +233,8 @@ def test_lazy_choices_read_when_used() -> None:
 
 
 def test_london_is_the_calendars() -> None:
-    """support.LONDON (no holidays imported) is the very zone the rules use."""
-    from mailbot.cli.support import LONDON
+    """support.london() (no holidays imported) is the very zone the rules use."""
+    from mailbot.cli.support import london
     from rules.calendar import LONDON as RULES_LONDON
 
-    assert LONDON is RULES_LONDON
+    assert london() is RULES_LONDON
