@@ -504,7 +504,7 @@ class ImapSource(_ImapLogin):
                 self._ready()
             except (*_CONNECTION_ERRORS, TransportConnectionError) as exc:
                 self._drop()
-                delay = min(2.0**self._failures, self._max_backoff)
+                delay = min(2.0 ** min(self._failures, 32), self._max_backoff)  # 2**1024 overflows a float
                 self._failures += 1
                 log.warning("imap reconnect failed (%s); next try in %.0f s", _reason(exc), delay)
                 self._sleep(delay)

@@ -410,6 +410,20 @@ def test_a_good_connection_resets_the_back_off(private: DovecotServer, make_sour
     private.restart()
 
 
+def test_a_very_long_outage_keeps_backing_off_at_the_cap(private: DovecotServer, make_source: SourceFactory,
+                                                         naps: Naps) -> None:
+    """After a thousand failed tries (17 hours at a minute each) the next delay is still the cap: 2.0 ** 1024 would
+    overflow a float and stop the watcher."""
+    user = "box@example.test"
+    source = make_source(user, server=private, max_backoff=60)
+    list(source.fetch(None))
+    private._kill()
+    source._failures = 5000
+    assert source.wait(0) is True
+    assert naps.calls == [60]
+    private.restart()
+
+
 def test_mail_recorded_but_never_settled_is_handed_out_again_on_the_next_start(
     dovecot: DovecotServer, mailbox_user: str, make_source: SourceFactory
 ) -> None:
