@@ -276,10 +276,11 @@ class DovecotServer:
             time.sleep(0.02)
         raise ServerError(f"dovecot gave no IMAP greeting in {STARTUP_TIMEOUT} s ({last}):\n{self.log_text}")
 
-    def _kill(self) -> None:
+    def _kill(self) -> int | None:
+        """Stop dovecot's whole process group; its id (None when it was not running)."""
         proc, self._proc = self._proc, None
         if proc is None:
-            return
+            return None
         with contextlib.suppress(ProcessLookupError):
             os.killpg(proc.pid, signal.SIGTERM)
         try:
@@ -288,18 +289,21 @@ class DovecotServer:
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(proc.pid, signal.SIGKILL)
             proc.wait(timeout=5)
-        # whatever of the group outlived the master would keep the ports: killed, and waited for (a busy machine
-        # takes a moment to end and reap them) so that nothing of it is left when this returns
+        # whatever of the group outlived the master would keep the ports
         with contextlib.suppress(ProcessLookupError):
             os.killpg(proc.pid, signal.SIGKILL)
-            gone_by = time.monotonic() + 5.0
-            while time.monotonic() < gone_by:
-                os.killpg(proc.pid, 0)  # ProcessLookupError once the whole group is gone
-                time.sleep(0.02)
+        return proc.pid
 
     def stop(self) -> None:
         try:
-            self._kill()
+            group = self._kill()
+            # and waited for, up to a few seconds (a busy machine takes a moment to end and reap them), so that
+            # nothing of it is left when this returns; not in restart, which must be quick and only needs the ports
+            gone_by = time.monotonic() + 5.0
+            with contextlib.suppress(ProcessLookupError):
+                while group is not None and time.monotonic() < gone_by:
+                    os.killpg(group, 0)  # ProcessLookupError once the whole group is gone
+                    time.sleep(0.02)
         finally:
             if self._tmp is not None:
                 shutil.rmtree(self._tmp, ignore_errors=True)
